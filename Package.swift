@@ -1,0 +1,60 @@
+// swift-tools-version:6.0
+// Bulkhead: a KVM virtual machine monitor split into confined processes.
+// Imports point one way: executables → libraries → CShim / system libraries.
+import PackageDescription
+
+let package = Package(
+    name: "Bulkhead",
+    products: [
+        .executable(name: "bulkhead", targets: ["bulkhead"]),
+        .library(name: "Sandbox", targets: ["Sandbox"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // Plain C functions for what Swift cannot call (variadic calls, macros, raw ABIs).
+        .target(name: "CShim", path: "Sources/CShim"),
+        .systemLibrary(
+            name: "CSeccomp", path: "Sources/CSeccomp", pkgConfig: "libseccomp",
+            providers: [.apt(["libseccomp-dev"])]),
+
+        // JSON output without Foundation, for the CLI's `--format json`.
+        .target(name: "JSONText", path: "Sources/JSONText"),
+
+        // Syscall groups, role profiles, filter building and installing, kill reports.
+        .target(
+            name: "Sandbox",
+            dependencies: [
+                "CShim", "CSeccomp", "JSONText",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Sources/Sandbox"),
+
+        // The `bulkhead` command line.
+        .executableTarget(
+            name: "bulkhead",
+            dependencies: [
+                "Sandbox",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/bulkhead"),
+
+        // Test-only: installs a role's filters as the real process does, then makes one call.
+        .executableTarget(
+            name: "bulkhead-syscall-probe", dependencies: ["Sandbox", "CShim"],
+            path: "Tests/SyscallProbe"),
+
+        // `make bench`: filter cost per call, side by side with the unfiltered reference.
+        .executableTarget(
+            name: "bulkhead-filter-bench", dependencies: ["Sandbox", "CShim"],
+            path: "Benchmarks/FilterBench"),
+
+        .testTarget(
+            name: "SandboxTests", dependencies: ["Sandbox"],
+            path: "Tests/SandboxTests"),
+    ]
+)

@@ -1,0 +1,15 @@
+/// What a filter does with a call its profile does not allow.
+public enum FilterMode: String, CaseIterable, Sendable {
+    /// SECCOMP_RET_KILL_PROCESS: the whole process dies with SIGSYS. The default.
+    case kill
+    /// SECCOMP_RET_TRAP: a SIGSYS handler reports the call, then the process exits 159.
+    /// rt_sigaction and sigaltstack are refused once the handler is in.
+    case trap
+    /// SECCOMP_RET_LOG: allowed and logged by the kernel. For profiling; never the default.
+    case log
+    /// No filter at all. Only the test probe and measurements use it.
+    case none
+
+    /// Modes that leave a process unconfined; refused under the security policy flags.
+    public var isInsecure: Bool { self == .log || self == .none }
+}

@@ -1,0 +1,22 @@
+extension Profile {
+    /// A vCPU thread (`vcpuN`): runs the guest with KVM_RUN and emulates port and MMIO
+    /// exits in place. Stacked on `worker-base`. ioctl is the one hot call that is
+    /// argument-checked; everything else is unconditional so the kernel can skip the filter.
+    public static let vcpuThread = Profile(
+        name: "vcpu",
+        summary: "one per vCPU: KVM_RUN and the exits it returns",
+        includes: [.threadRuntime],
+        rules: [
+            .allow("ioctl", where: .arg(1, .equal(KernelConstant.kvmRun)), because: "run the guest"),
+            .allow(
+                "ioctl", where: .arg(1, .equal(KernelConstant.kvmGetRegs)),
+                because: "read registers for an exit (e.g. hypercall arguments)"),
+            .allow(
+                "ioctl", where: .arg(1, .equal(KernelConstant.kvmSetRegs)),
+                because: "write registers after emulating an exit"),
+            .allow(
+                "ioctl", where: .arg(1, .equal(KernelConstant.kvmGetSregs)),
+                because: "read segment/control registers for an exit"),
+            .allow("write", because: "serial console bytes to the console fd"),
+        ])
+}

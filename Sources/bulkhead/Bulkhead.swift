@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct Bulkhead: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bulkhead",
+        abstract: "A KVM virtual machine monitor split into confined processes.",
+        subcommands: [ProfilesCommand.self])
+}
