@@ -56,5 +56,23 @@ let package = Package(
         .testTarget(
             name: "SandboxTests", dependencies: ["Sandbox"],
             path: "Tests/SandboxTests"),
+        // KVM bindings over fds handed in (Foundation-free), the built-in test guest (Guest/,
+        // built by the system gcc through a build-tool plugin) and the worker that runs a VM.
+        .target(
+            name: "KVM",
+            dependencies: ["CShim", .product(name: "SystemPackage", package: "swift-system")],
+            path: "Sources/KVM"),
+        .plugin(name: "TestGuestBuilder", capability: .buildTool(), path: "Plugins/TestGuestBuilder"),
+        .target(name: "TestGuest", path: "Sources/TestGuest", plugins: ["TestGuestBuilder"]),
+        .executableTarget(
+            name: "bulkhead-worker",
+            dependencies: [
+                "KVM", "Sandbox", "TestGuest", "CShim",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Sources/Worker"),
+        .testTarget(
+            name: "WorkerTests", dependencies: ["KVM", "Sandbox", "TestGuest", "CShim"],
+            path: "Tests/WorkerTests"),
     ]
 )

@@ -20,5 +20,6 @@ extension Profile {
             .allow("exit", because: "thread exit"),
             .allow("exit_group", because: "process exit, also after a fatal error"),
             .allow("getpid", because: "reports and log lines carry the pid"),
+            .allow("gettid", because: "the Swift runtime's one-time initialisation (swift::once) records the thread id"),
         ])
 }

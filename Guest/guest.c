@@ -1,0 +1,243 @@
+/* Bulkhead's test guest: runs the steps of its command line in order, in ring 3, and
+ * powers off through PORT_POWEROFF. Freestanding: no libc, no interrupts, no ring-0 code.
+ * Steps: banner, cpus, sleep=MS, exits=N, escape=SYSCALL[,ARG...][@io], poweroff. */
+#include "layout.h"
+
+static volatile struct boot_info *const boot = (struct boot_info *)BOOT_INFO_ADDR;
+static volatile uint32_t checked_in;
+
+static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
+static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }
+static inline uint8_t inb(uint16_t port) {
+    uint8_t v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+static inline uint64_t rdtsc(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
+static inline void pause(void) { __asm__ volatile("pause" ::: "memory"); }
+
+/* ---- output through the 16550 ---- */
+static void putc(char c) {
+    while (!(inb(PORT_UART + 5) & 0x20)) pause();  /* LSR.THRE */
+    outb(PORT_UART, (uint8_t)c);
+}
+static void puts(const char *s) { while (*s) putc(*s++); }
+static void putn(const char *s, uint32_t n) { while (n--) putc(*s++); }
+static void putu(uint64_t v) {
+    char d[21];
+    int n = 0;
+    do d[n++] = (char)('0' + v % 10); while ((v /= 10) && n < 20);
+    while (n) putc(d[--n]);
+}
+static void puti(int64_t v) {
+    if (v < 0) { putc('-'); putu(-(uint64_t)v); } else putu((uint64_t)v);
+}
+
+static __attribute__((noreturn)) void poweroff(uint8_t status) {
+    outb(PORT_POWEROFF, status);
+    for (;;) pause();
+}
+
+/* ---- words of the command line ---- */
+struct word { const char *p; uint32_t n; };
+
+static int equals(struct word w, const char *s) {
+    uint32_t i = 0;
+    for (; i < w.n; i++) if (s[i] != w.p[i]) return 0;
+    return s[i] == 0;
+}
+/* Splits `w` at the first `c`: `w` keeps what is before it, `rest` gets what follows. */
+static int split(struct word *w, char c, struct word *rest) {
+    for (uint32_t i = 0; i < w->n; i++) {
+        if (w->p[i] == c) {
+            rest->p = w->p + i + 1;
+            rest->n = w->n - i - 1;
+            w->n = i;
+            return 1;
+        }
+    }
+    rest->p = w->p + w->n;
+    rest->n = 0;
+    return 0;
+}
+/* Decimal, 0x-hex, optionally negative. Returns 0 when malformed or out of range. */
+static int number(struct word w, int64_t *out) {
+    uint32_t i = 0;
+    int negative = 0;
+    uint64_t v = 0, base = 10;
+    if (i < w.n && w.p[i] == '-') { negative = 1; i++; }
+    if (i + 1 < w.n && w.p[i] == '0' && (w.p[i + 1] == 'x' || w.p[i + 1] == 'X')) { base = 16; i += 2; }
+    if (i == w.n) return 0;
+    for (; i < w.n; i++) {
+        char c = w.p[i];
+        uint64_t d;
+        if (c >= '0' && c <= '9') d = (uint64_t)(c - '0');
+        else if (base == 16 && c >= 'a' && c <= 'f') d = (uint64_t)(c - 'a' + 10);
+        else if (base == 16 && c >= 'A' && c <= 'F') d = (uint64_t)(c - 'A' + 10);
+        else return 0;
+        if (v > (~0ULL - d) / base) return 0;
+        v = v * base + d;
+    }
+    *out = negative ? -(int64_t)v : (int64_t)v;
+    return 1;
+}
+
+static __attribute__((noreturn)) void fail(const char *what, struct word w) {
+    puts("error: ");
+    puts(what);
+    puts(" '");
+    putn(w.p, w.n);
+    puts("'\n");
+    poweroff(1);
+}
+
+/* ---- steps ---- */
+static void step_banner(void) {
+    puts("bulkhead test guest: ");
+    putu(boot->cpus);
+    puts(boot->cpus == 1 ? " vcpu\n" : " vcpus\n");
+}
+
+static void step_cpus(void) {
+    uint64_t deadline = rdtsc() + boot->tsc_khz * 2000;  /* 2 s */
+    while (__atomic_load_n(&checked_in, __ATOMIC_ACQUIRE) < boot->cpus && rdtsc() < deadline) pause();
+    uint32_t n = __atomic_load_n(&checked_in, __ATOMIC_ACQUIRE);
+    puts("cpus: ");
+    putu(n);
+    putc('\n');
+    if (n != boot->cpus) {
+        puts("error: only ");
+        putu(n);
+        puts(" of ");
+        putu(boot->cpus);
+        puts(" vcpus checked in\n");
+        poweroff(1);
+    }
+}
+
+static void step_sleep(int64_t ms) {
+    uint64_t end = rdtsc() + (uint64_t)ms * boot->tsc_khz;
+    while (rdtsc() < end) pause();
+    puts("slept ");
+    putu((uint64_t)ms);
+    puts(" ms\n");
+}
+
+static void step_exits(int64_t n) {
+    uint64_t start = rdtsc();
+    for (int64_t i = 0; i < n; i++) outb(PORT_NULL, 0);
+    uint64_t cycles = rdtsc() - start;
+    if (cycles == 0) cycles = 1;
+    uint64_t ns = cycles * 1000000 / boot->tsc_khz;  /* total ns */
+    puts("exits: ");
+    putu((uint64_t)n);
+    puts(" in ");
+    putu(ns / 1000);
+    puts(" us, ");
+    putu(ns ? (uint64_t)n * 1000000000ULL / ns : 0);
+    puts(" exits/s, ");
+    putu(n ? ns / (uint64_t)n : 0);
+    puts(" ns/exit\n");
+}
+
+struct syscall_name { const char *name; int64_t number; };
+static const struct syscall_name syscalls[] = {
+    {"read", 0}, {"write", 1}, {"open", 2}, {"close", 3}, {"mmap", 9}, {"mprotect", 10},
+    {"ioctl", 16}, {"preadv", 295}, {"pwritev", 296}, {"getpid", 39}, {"socket", 41},
+    {"connect", 42}, {"clone", 56}, {"fork", 57}, {"vfork", 58}, {"execve", 59}, {"kill", 62},
+    {"fsync", 74}, {"fdatasync", 75}, {"getppid", 110}, {"ptrace", 101}, {"setuid", 105},
+    {"chroot", 161}, {"mount", 165}, {"umount2", 166}, {"reboot", 169}, {"init_module", 175},
+    {"delete_module", 176}, {"gettid", 186}, {"tgkill", 234}, {"kexec_load", 246},
+    {"keyctl", 250}, {"openat", 257}, {"unshare", 272}, {"perf_event_open", 298},
+    {"setns", 308}, {"process_vm_readv", 310}, {"process_vm_writev", 311},
+    {"finit_module", 313}, {"memfd_create", 319}, {"bpf", 321}, {"execveat", 322},
+    {"userfaultfd", 323}, {"io_uring_setup", 425}, {"clone3", 435}, {"pidfd_open", 434},
+    {"sched_yield", 24}, {"getuid", 102}, {"socketpair", 53}, {"prctl", 157},
+};
+
+static int syscall_number(struct word w, int64_t *out) {
+    for (uint32_t i = 0; i < sizeof syscalls / sizeof syscalls[0]; i++) {
+        if (equals(w, syscalls[i].name)) { *out = syscalls[i].number; return 1; }
+    }
+    return number(w, out) && *out >= 0;
+}
+
+static struct escape_request request;
+
+static void step_escape(struct word spec) {
+    struct word place;
+    int on_io = 0;
+    if (split(&spec, '@', &place)) {
+        if (equals(place, "io")) on_io = 1;
+        else if (!equals(place, "vcpu")) fail("escape: unknown thread", place);
+    }
+    struct word name = spec, rest;
+    int more = split(&name, ',', &rest);
+    struct escape_request *r = &request;
+    for (int i = 0; i < 6; i++) r->args[i] = 0;
+    if (!syscall_number(name, &r->number)) fail("escape: unknown syscall", name);
+    for (int i = 0; more; i++) {
+        struct word arg = rest;
+        more = split(&arg, ',', &rest);
+        if (i == 6) fail("escape: more than 6 arguments", spec);
+        if (!number(arg, &r->args[i])) fail("escape: malformed argument", arg);
+    }
+    r->done = 0;
+    r->result = 0;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    outl(on_io ? PORT_ESCAPE_IO : PORT_ESCAPE, (uint32_t)(uintptr_t)r);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (!r->done) {
+        puts("error: no escape-probe device answered\n");
+        poweroff(1);
+    }
+    puts("escape ");
+    putn(name.p, name.n);
+    puts(on_io ? " on io = " : " on vcpu = ");
+    puti(r->result);
+    putc('\n');
+}
+
+static void run_step(struct word step) {
+    struct word value;
+    int has_value = split(&step, '=', &value);
+    int64_t n = 0;
+    if (!has_value && equals(step, "banner")) step_banner();
+    else if (!has_value && equals(step, "cpus")) step_cpus();
+    else if (!has_value && equals(step, "poweroff")) poweroff(0);
+    else if (has_value && equals(step, "sleep")) {
+        if (!number(value, &n) || n < 0 || n > 3600000) fail("malformed sleep", value);
+        step_sleep(n);
+    } else if (has_value && equals(step, "exits")) {
+        if (!number(value, &n) || n < 0 || n > 100000000) fail("malformed exits", value);
+        step_exits(n);
+    } else if (has_value && equals(step, "escape")) step_escape(value);
+    else {
+        if (has_value) step.n = (uint32_t)(value.p + value.n - step.p);
+        fail("unknown step", step);
+    }
+}
+
+void guest_main(uint64_t cpu) {
+    if (cpu != 0) {
+        __atomic_add_fetch(&checked_in, 1, __ATOMIC_RELEASE);
+        for (;;) outb(PORT_PARK, 0);
+    }
+    __atomic_add_fetch(&checked_in, 1, __ATOMIC_RELEASE);
+    if (boot->magic != BOOT_INFO_MAGIC || boot->cmdline_len > CMDLINE_MAX || boot->tsc_khz == 0) {
+        puts("error: bad boot info\n");
+        poweroff(2);
+    }
+    const char *p = (const char *)CMDLINE_ADDR, *end = p + boot->cmdline_len;
+    while (p < end) {
+        while (p < end && *p == ' ') p++;
+        const char *start = p;
+        while (p < end && *p != ' ') p++;
+        if (p > start) run_step((struct word){start, (uint32_t)(p - start)});
+    }
+    poweroff(0);
+}

@@ -1,0 +1,40 @@
+/* The contract between the VMM (Sources/KVM/GuestLayout.swift) and the test guest:
+ * guest-physical addresses the VMM fills before the first KVM_RUN, and the ports the
+ * guest talks to. Guest memory is identity-mapped, so these are also guest pointers. */
+#ifndef BULKHEAD_GUEST_LAYOUT_H
+#define BULKHEAD_GUEST_LAYOUT_H
+
+#define BOOT_INFO_ADDR 0x5000UL      /* struct boot_info */
+#define BOOT_INFO_MAGIC 0x47544842U  /* "BHTG" */
+#define CMDLINE_ADDR 0x5100UL        /* the command line, not NUL-terminated */
+#define CMDLINE_MAX 3840             /* bytes, enforced by the VMM */
+#define IMAGE_ADDR 0x100000UL        /* where the flat image is loaded; its entry point */
+#define MAX_CPUS 32                  /* one 16 KiB stack each in .bss */
+
+#define PORT_UART 0x3f8       /* 16550: THR (write), LSR at +5 */
+#define PORT_POWEROFF 0x501   /* outb status: the guest powers off (isa-debug-exit style) */
+#define PORT_PARK 0x502       /* outb: this vCPU has nothing more to do */
+#define PORT_NULL 0x503       /* outb: an exit that does nothing (exits=N) */
+#define PORT_ESCAPE 0x510     /* outl address of struct escape_request: run on the vCPU thread */
+#define PORT_ESCAPE_IO 0x511  /* the same, handed to the io thread */
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+struct boot_info {
+    uint32_t magic;
+    uint32_t cpus;
+    uint32_t cmdline_len;
+    uint32_t reserved;
+    uint64_t tsc_khz;
+    uint64_t memory_bytes;
+};
+
+struct escape_request {
+    int64_t number;
+    int64_t args[6];
+    int64_t result;
+    uint32_t done;  /* set to 1 by the VMM when `result` holds the answer */
+    uint32_t reserved;
+};
+#endif
+#endif

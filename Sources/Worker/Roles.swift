@@ -1,0 +1,105 @@
+import CShim
+import Glibc
+import KVM
+import Sandbox
+import TestGuest
+
+/// The bodies of the worker's threads. Each starts by naming itself and stacking its role
+/// filter (Sources/Sandbox/Profiles) before it touches anything the guest controls.
+struct WorkerThreads {
+    let state: RunState
+    let serial: SerialPort
+    let escapeProbe: EscapeProbe?
+    let mode: FilterMode
+    let statusFD: Int32?
+
+    private func confine(_ name: String, as role: Role) -> Bool {
+        do {
+            try Confinement.confineThread(named: name, as: role, mode: mode)
+        } catch {
+            state.fail("\(name): cannot confine the thread: \(error)")
+            return false
+        }
+        state.threadConfined()
+        return true
+    }
+
+    /// `vcpuN`: KVM_RUN and the port exits it returns, emulated in place.
+    func vcpu(_ vcpu: VCPU) {
+        let name = Role.vcpu.threadName(index: Int(vcpu.id))
+        guard confine(name, as: .vcpu) else { state.parkForever() }
+        while true {
+            let exit: VCPUExit
+            do { exit = try vcpu.run() } catch {
+                state.fail("\(name): \(error)")
+                state.parkForever()
+            }
+            switch exit {
+            case .io(let io): handlePort(io, on: name)
+            case .interrupted: continue
+            case .shutdown:
+                state.fail("\(name): the guest triple-faulted (KVM_EXIT_SHUTDOWN)")
+                state.parkForever()
+            case .halt:
+                state.fail("\(name): the guest halted with nothing to wake it")
+                state.parkForever()
+            default:
+                state.fail("\(name): unexpected exit \(exit)")
+                state.parkForever()
+            }
+        }
+    }
+
+    private func handlePort(_ io: PortIO, on name: String) {
+        switch io.port {
+        case SerialPort.ports: serial.handle(io)
+        case TestGuest.Port.poweroff where io.isWrite:
+            state.powerOff(status: Int32(io.value & 0xFF))
+            state.parkForever()
+        case TestGuest.Port.park where io.isWrite: state.parkForever()
+        case TestGuest.Port.null: break
+        case TestGuest.Port.escape where io.isWrite && io.size == 4:
+            guard let probe = escapeProbe else { break }
+            guard let request = probe.request(at: io.value) else { return state.fail("\(name): escape request outside guest memory") }
+            EscapeProbe.perform(request)
+        case TestGuest.Port.escapeOnIO where io.isWrite && io.size == 4:
+            guard let probe = escapeProbe else { break }
+            guard let request = probe.request(at: io.value) else { return state.fail("\(name): escape request outside guest memory") }
+            probe.performOnIOThread(request)
+        default:
+            if !io.isWrite { io.answer(0xFFFF_FFFF) }  // nothing there: the bus floats high
+        }
+    }
+
+    /// `io`: the escape probe's `@io` requests for now; virtqueues later (issue 6).
+    func io() {
+        guard confine("io", as: .io) else { state.parkForever() }
+        if let escapeProbe { escapeProbe.serveIOThread() }
+        state.parkForever()
+    }
+
+    /// `control`: waits until every thread is confined, tells the parent, then sleeps until
+    /// the VM ends (or the parent's status fd hangs up) and ends the process.
+    func control(threads: Int) -> Never {
+        guard confine("control", as: .control) else { state.parkForever() }
+        state.waitUntilConfined(threads: threads)
+        if let statusFD { writeLine("ready", to: statusFD) }
+        var fds = [pollfd(fd: state.wakeFD, events: Int16(POLLIN), revents: 0)]
+        if let statusFD { fds.append(pollfd(fd: statusFD, events: 0, revents: 0)) }
+        while state.finalStatus == nil {
+            let n = bh_ppoll_forever(&fds, UInt(fds.count))
+            if n < 0 && n != -EINTR { state.fail("control: ppoll: \(-n)") }
+            if fds.count > 1 && fds[1].revents & Int16(POLLHUP | POLLERR) != 0 {
+                state.fail("control: the parent hung up")
+            }
+        }
+        let status = state.finalStatus ?? 70
+        if let statusFD { writeLine("poweroff \(status)", to: statusFD) }
+        _exit(status)
+    }
+
+    private func writeLine(_ line: String, to fd: Int32) {
+        var text = line + "\n"
+        _ = text.withUTF8 { write(fd, $0.baseAddress, $0.count) }
+    }
+}

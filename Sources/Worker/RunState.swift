@@ -1,0 +1,75 @@
+import CShim
+import Glibc
+
+/// What the worker's threads share while the guest runs: how many have confined
+/// themselves, and how the VM ends (the first power-off status wins). The control thread
+/// sleeps on `wakeFD` (an eventfd) and ends the process.
+final class RunState: @unchecked Sendable {
+    // Sendable: mutable fields are only touched under `monitor`.
+    let monitor = Monitor()
+    /// eventfd the control thread polls; vCPU threads write 1 to it to end the VM.
+    let wakeFD: Int32
+    let reportFD: Int32
+    private var confined = 0
+    private var status: Int32?
+
+    init(reportFD: Int32) throws(WorkerError) {
+        self.reportFD = reportFD
+        let fd = bh_eventfd_cloexec(0)
+        guard fd >= 0 else { throw .system(call: "eventfd", errno: -fd) }
+        wakeFD = fd
+    }
+
+    /// A thread has loaded its role filter.
+    func threadConfined() {
+        monitor.withLock {
+            confined += 1
+            monitor.broadcast()
+        }
+    }
+
+    func waitUntilConfined(threads: Int) {
+        monitor.withLock { monitor.wait { confined >= threads } }
+    }
+
+    /// Ends the VM with `status` (the guest's power-off byte, or 70 after a VMM error).
+    func powerOff(status: Int32) {
+        let first = monitor.withLock {
+            guard self.status == nil else { return false }
+            self.status = status
+            return true
+        }
+        if first {
+            var one: UInt64 = 1
+            _ = write(wakeFD, &one, 8)
+        }
+    }
+
+    var finalStatus: Int32? { monitor.withLock { status } }
+
+    /// For a vCPU that has nothing more to run: sleep until the process ends.
+    func parkForever() -> Never {
+        monitor.withLock { monitor.wait { false } }
+        fatalError("unreachable")
+    }
+
+    /// One line to the report fd (errors; the trap-mode reporter writes there too).
+    func report(_ line: String) {
+        var text = line + "\n"
+        text.withUTF8 { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(reportFD, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return }
+                offset += n
+            }
+        }
+    }
+
+    /// A VMM error: say what went wrong and end the VM with EX_SOFTWARE.
+    func fail(_ message: String) {
+        report("bulkhead-worker: \(message)")
+        powerOff(status: 70)
+    }
+}

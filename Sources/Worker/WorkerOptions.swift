@@ -1,0 +1,74 @@
+import Sandbox
+import TestGuest
+
+/// The worker's command line: fds it inherited (by number) and the VM to build.
+///
+///     bulkhead-worker --kvm-fd FD [--console-fd FD|none] [--report-fd FD] [--status-fd FD]
+///                     [--memory MIB] [--cpus N] [--cmdline "STEP ..."]
+///                     [--seccomp kill|trap|log|none] [--device escape-probe]
+///
+/// The parent opens /dev/kvm and every other file; the worker never opens a path.
+struct WorkerOptions {
+    /// An open /dev/kvm fd (required).
+    var kvmFD: Int32 = -1
+    /// Where the guest's UART output goes (default 1); nil discards it.
+    var consoleFD: Int32? = 1
+    /// Where errors and the trap-mode forbidden-call line go (default 2).
+    var reportFD: Int32 = 2
+    /// Optional: one line `ready` once every thread is confined, `poweroff STATUS` at the end.
+    var statusFD: Int32?
+    var memoryMiB = 64
+    var cpus = 1
+    var cmdline = "banner poweroff"
+    var seccomp = FilterMode.kill
+    var escapeProbe = false
+
+    static let usage = """
+        usage: bulkhead-worker --kvm-fd FD [--console-fd FD|none] [--report-fd FD] [--status-fd FD]
+                               [--memory MIB] [--cpus N] [--cmdline "STEP ..."]
+                               [--seccomp kill|trap|log|none] [--device escape-probe]
+        """
+
+    init(arguments: [String]) throws(WorkerError) {
+        var rest = arguments[...]
+        func value(_ flag: String) throws(WorkerError) -> String {
+            guard let v = rest.popFirst() else { throw .usage("\(flag) needs a value") }
+            return v
+        }
+        func number(_ flag: String, _ range: ClosedRange<Int>) throws(WorkerError) -> Int {
+            let text = try value(flag)
+            guard let n = Int(text), range.contains(n) else {
+                throw .usage("\(flag) \(text): expected a number in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return n
+        }
+        while let flag = rest.popFirst() {
+            switch flag {
+            case "--kvm-fd": kvmFD = Int32(try number(flag, 0...65535))
+            case "--console-fd":
+                if rest.first == "none" { _ = rest.popFirst(); consoleFD = nil }
+                else { consoleFD = Int32(try number(flag, 0...65535)) }
+            case "--report-fd": reportFD = Int32(try number(flag, 0...65535))
+            case "--status-fd": statusFD = Int32(try number(flag, 0...65535))
+            case "--memory": memoryMiB = try number(flag, 4...4096)
+            case "--cpus": cpus = try number(flag, 1...TestGuest.Layout.maxCPUs)
+            case "--cmdline":
+                cmdline = try value(flag)
+                guard cmdline.utf8.count <= TestGuest.Layout.cmdlineMax else {
+                    throw .usage("--cmdline is \(cmdline.utf8.count) bytes; at most \(TestGuest.Layout.cmdlineMax)")
+                }
+            case "--seccomp":
+                let text = try value(flag)
+                guard let mode = FilterMode(rawValue: text) else { throw .usage("--seccomp \(text): expected kill, trap, log or none") }
+                seccomp = mode
+            case "--device":
+                let text = try value(flag)
+                guard text == "escape-probe" else { throw .usage("--device \(text): the only device is escape-probe") }
+                escapeProbe = true
+            case "--help", "-h": throw .usage(Self.usage)
+            default: throw .usage("unknown option \(flag)\n\(Self.usage)")
+            }
+        }
+        guard kvmFD >= 0 else { throw .usage("--kvm-fd is required\n\(Self.usage)") }
+    }
+}

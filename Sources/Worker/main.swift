@@ -1,0 +1,50 @@
+// bulkhead-worker: runs one VM under per-thread seccomp filters. See WorkerOptions for the
+// argv/fd contract. Order matters: build the VM, load `worker-base` process-wide, then
+// start threads that each stack their role filter before running guest-driven code.
+import CShim
+import Glibc
+import KVM
+import Sandbox
+import SystemPackage
+
+func runWorker() throws(WorkerError) -> Never {
+    let options = try WorkerOptions(arguments: Array(CommandLine.arguments.dropFirst()))
+    _ = bh_set_parent_death_signal(SIGKILL)  // the VM never outlives its parent
+    signal(SIGPIPE, SIG_IGN)  // a closed console is an error to report, not a death
+
+    let state = try RunState(reportFD: options.reportFD)
+    let machine: Machine
+    do {
+        machine = try Machine(kvm: KVMSystem(fd: FileDescriptor(rawValue: options.kvmFD)), options: options)
+    } catch {
+        throw .setup("cannot build the VM: \(error)")
+    }
+    let threads = WorkerThreads(
+        state: state, serial: SerialPort(consoleFD: options.consoleFD),
+        escapeProbe: options.escapeProbe ? EscapeProbe(memory: machine.memory) : nil,
+        mode: options.seccomp, statusFD: options.statusFD)
+
+    do {
+        try Confinement.confineProcess(
+            as: .workerBase, mode: options.seccomp, reportTo: FileDescriptor(rawValue: options.reportFD))
+    } catch {
+        throw .setup("cannot load the worker-base filter: \(error)")
+    }
+
+    let count = machine.vcpus.count + 2
+    let control = try WorkerThread.start { threads.control(threads: count) }
+    try WorkerThread.start { threads.io() }
+    for vcpu in machine.vcpus {
+        try WorkerThread.start { threads.vcpu(vcpu) }
+    }
+    pthread_join(control, nil)  // control ends the process with the guest's status
+    _exit(70)
+}
+
+do {
+    try runWorker()
+} catch {
+    let line = "bulkhead-worker: \(error)\n"
+    _ = line.withCString { write(2, $0, strlen($0)) }
+    exit(error.exitStatus)
+}
