@@ -38,6 +38,7 @@ let package = Package(
             name: "bulkhead",
             dependencies: [
                 "Sandbox",
+                "BulkheadProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -74,5 +75,14 @@ let package = Package(
         .testTarget(
             name: "WorkerTests", dependencies: ["KVM", "Sandbox", "TestGuest", "CShim"],
             path: "Tests/WorkerTests"),
+
+        // The helper IPC protocol: SEQPACKET transport, wire codec, command catalog, request loop.
+        .target(
+            name: "BulkheadProtocol",
+            dependencies: ["CShim", "JSONText", .product(name: "SystemPackage", package: "swift-system")],
+            path: "Protocol/Sources"),
+        .testTarget(
+            name: "ProtocolTests", dependencies: ["BulkheadProtocol", "Sandbox"],
+            path: "Tests/ProtocolTests"),
     ]
 )

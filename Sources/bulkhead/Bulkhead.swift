@@ -5,5 +5,5 @@ struct Bulkhead: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bulkhead",
         abstract: "A KVM virtual machine monitor split into confined processes.",
-        subcommands: [ProfilesCommand.self])
+        subcommands: [ProfilesCommand.self, ProtocolCommand.self])
 }

@@ -1,0 +1,59 @@
+/// Every command of protocol version 1, in one place (DESIGN.md §3). PROTOCOL.md's command
+/// table is checked against this list by a test, and `bulkhead protocol` prints it.
+public enum CommandCatalog {
+    public static let accessCases = ["ro", "rw"]
+    public static let fileKindCases = ["file", "blockdev"]
+
+    public static let hello = CommandSpec(
+        id: 1, name: "hello", helper: .any,
+        summary: "version handshake: the client's version in, the helper's name, version and limits out",
+        arguments: [FieldSpec("version", .u32)],
+        reply: [
+            FieldSpec("helper", .string), FieldSpec("version", .u32), FieldSpec("max_message", .u32),
+            FieldSpec("max_fds", .u32), FieldSpec("max_field", .u32),
+        ],
+        security: .secure)
+
+    public static let echo = CommandSpec(
+        id: 2, name: "echo", helper: .any,
+        summary: "returns its payload; for tests and the round-trip benchmark",
+        arguments: [FieldSpec("payload", .bytes)],
+        reply: [FieldSpec("payload", .bytes)],
+        groups: [.testOnly], security: nil)
+
+    public static let blockOpen = CommandSpec(
+        id: 16, name: "block.open", helper: .block,
+        summary: "opens a declared disk, kernel or initrd path with its declared access",
+        arguments: [FieldSpec("path", .bytes), FieldSpec("access", .enumeration(accessCases))],
+        reply: [
+            FieldSpec("size", .u64), FieldSpec("access", .enumeration(accessCases)),
+            FieldSpec("kind", .enumeration(fileKindCases)),
+        ],
+        replyFDs: 1, security: .secure)
+
+    public static let netOpenTap = CommandSpec(
+        id: 32, name: "net.open-tap", helper: .net,
+        summary: "attaches a declared tap interface and returns its /dev/net/tun fd",
+        arguments: [FieldSpec("name", .string), FieldSpec("vnet_hdr", .bool)],
+        reply: [FieldSpec("name", .string)],
+        replyFDs: 1, security: .secure)
+
+    public static let execRunHook = CommandSpec(
+        id: 48, name: "exec.run-hook", helper: .exec,
+        summary: "runs a declared hook program with declared arguments, a time limit and capped output",
+        arguments: [FieldSpec("hook", .string), FieldSpec("args", .strings)],
+        reply: [
+            FieldSpec("exit_status", .i32), FieldSpec("signal", .i32), FieldSpec("stdout", .bytes),
+            FieldSpec("truncated", .bool), FieldSpec("timed_out", .bool),
+        ],
+        groups: [.unrestricted], security: nil)
+
+    /// Every command, ordered by id.
+    public static let all: [CommandSpec] = [hello, echo, blockOpen, netOpenTap, execRunHook]
+
+    public static func command(id: UInt16) -> CommandSpec? { all.first { $0.id == id } }
+    public static func command(named name: String) -> CommandSpec? { all.first { $0.name == name } }
+
+    /// The shape of every error reply (kind `error`), whatever the command.
+    public static let errorReply = [FieldSpec("code", .u32), FieldSpec("message", .string)]
+}

@@ -1,0 +1,159 @@
+import SystemPackage
+
+/// The request loop every helper runs on its socket (PROTOCOL.md, "Malformed input").
+/// It checks each datagram, answers `hello` (and `echo` unless `test-only` is denied)
+/// itself, hands every other valid request to the handler, and keeps serving after every
+/// bad one. On the hot path it only calls recvmsg, sendmsg and close (plus the allocator),
+/// all in the `helper-runtime` seccomp profile.
+public final class RequestServer {
+    /// Why `serve` returned.
+    public enum End: Equatable, Sendable {
+        /// recvmsg returned 0, or a reply could not be sent because the peer is gone.
+        case peerHungUp
+        /// The peer speaks another version; it got one error reply, then the loop ended.
+        case versionMismatch(UInt16)
+        /// recvmsg or sendmsg failed otherwise.
+        case socketError(ProtocolError)
+    }
+
+    public let socket: SeqPacketSocket
+    public let helper: HelperKind
+    /// The name `hello` answers with, e.g. `bulkhead-block`.
+    public let name: String
+    /// Commands in these groups are refused with `command-denied`.
+    public let deniedGroups: Set<FeatureGroup>
+    /// Called with every error sent back (for a log line); must stay within the helper's
+    /// profile (write to stderr is allowed).
+    public var onError: ((ProtocolError) -> Void)?
+
+    public init(
+        socket: SeqPacketSocket, helper: HelperKind, name: String, deniedGroups: Set<FeatureGroup> = [.testOnly]
+    ) {
+        self.socket = socket
+        self.helper = helper
+        self.name = name
+        self.deniedGroups = deniedGroups
+    }
+
+    /// Serves until the peer hangs up. The handler gets each valid request of a command
+    /// this helper serves (not `hello`/`echo`) and returns a `Reply`, or throws: a
+    /// `ProtocolError` is sent as is, any other error as `refused` with its description.
+    public func serve(_ handler: (IncomingRequest) throws -> Reply) -> End {
+        while true {
+            var datagram: ReceivedDatagram
+            do { datagram = try socket.receive() } catch { return .socketError(error) }
+            if datagram.isHangUp {
+                datagram.closeFDs()
+                return .peerHungUp
+            }
+            if let end = handle(&datagram, handler) { return end }
+        }
+    }
+
+    /// One datagram, checked in PROTOCOL.md's order. Returns non-nil to end the loop.
+    private func handle(_ datagram: inout ReceivedDatagram, _ handler: (IncomingRequest) throws -> Reply) -> End? {
+        let address = MessageHeader.replyAddress(of: datagram.bytes)
+        func fail(_ error: ProtocolError) -> End? {
+            datagram.closeFDs()
+            return sendError(error, requestID: address.requestID, commandID: address.commandID)
+        }
+        if datagram.controlTruncated || datagram.fds.count > ProtocolLimits.maxFDs {
+            return fail(.tooManyFDs("more than \(ProtocolLimits.maxFDs) fds were sent"))
+        }
+        if datagram.foreignControl { return fail(.unexpectedControlMessage) }
+        if datagram.dataTruncated {
+            return fail(.oversized("datagram longer than \(ProtocolLimits.maxMessageSize) bytes"))
+        }
+        let header: MessageHeader
+        do { header = try MessageHeader.decode(datagram.bytes) } catch {
+            if case .unsupportedVersion(let version) = error {
+                datagram.closeFDs()
+                _ = sendError(error, requestID: 0, commandID: 0)
+                return .versionMismatch(version)
+            }
+            return fail(error)
+        }
+        guard header.kind == .request else { return fail(.badKind(header.kind.rawValue)) }
+        guard Int(header.fdCount) == datagram.fds.count else {
+            return fail(.fdCountMismatch(declared: Int(header.fdCount), received: datagram.fds.count))
+        }
+        guard let command = CommandCatalog.command(id: header.commandID) else {
+            return fail(.unknownCommand(header.commandID))
+        }
+        guard command.isServed(by: helper) else {
+            return fail(.notServedHere(command: command.name, helper: helper.rawValue))
+        }
+        if let group = command.groups.first(where: deniedGroups.contains) {
+            return fail(.commandDenied(command: command.name, group: group.rawValue))
+        }
+        guard datagram.fds.count <= command.requestFDs else {
+            return fail(.unexpectedFDs(command: command.name, allowed: command.requestFDs, received: datagram.fds.count))
+        }
+        let body = Array(datagram.bytes[ProtocolLimits.headerSize...])
+        do { try BodyReader.validate(body, against: command.arguments) } catch { return fail(error) }
+
+        let request = IncomingRequest(command: command, requestID: header.requestID, body: body, fds: datagram.fds)
+        datagram.fds = []  // the handler owns them now
+        var reply: Reply
+        do { reply = try answer(request, handler) } catch let error as ProtocolError {
+            return sendError(error, requestID: header.requestID, commandID: header.commandID)
+        } catch {
+            return sendError(.refused(String(describing: error)), requestID: header.requestID, commandID: header.commandID)
+        }
+        return send(&reply, for: command, requestID: header.requestID)
+    }
+
+    private func answer(_ request: IncomingRequest, _ handler: (IncomingRequest) throws -> Reply) throws -> Reply {
+        switch request.command.id {
+        case CommandCatalog.hello.id:
+            let hello = try request.decode(HelloRequest.self)
+            guard hello.version == UInt32(ProtocolLimits.version) else {
+                throw ProtocolError.unsupportedVersion(UInt16(clamping: hello.version))
+            }
+            return Reply(HelloReply(helper: name))
+        case CommandCatalog.echo.id:
+            return Reply(EchoReply(payload: try request.decode(EchoRequest.self).payload))
+        default:
+            return try handler(request)
+        }
+    }
+
+    /// Sends a handler's reply after checking it keeps the catalog's promise; closes its fds.
+    private func send(_ reply: inout Reply, for command: CommandSpec, requestID: UInt32) -> End? {
+        defer {
+            for fd in reply.fds { try? fd.close() }
+            reply.fds = []
+        }
+        var problem: ProtocolError?
+        if reply.fds.count != command.replyFDs {
+            problem = .internalError("\(command.name) reply has \(reply.fds.count) fds, the catalog says \(command.replyFDs)")
+        } else if reply.body.count > ProtocolLimits.maxBodySize {
+            problem = .internalError("\(command.name) reply body is \(reply.body.count) bytes")
+        } else {
+            do { try BodyReader.validate(reply.body, against: command.reply) } catch {
+                problem = .internalError("\(command.name) reply does not match its shape: \(error)")
+            }
+        }
+        if let problem { return sendError(problem, requestID: requestID, commandID: command.id) }
+        let datagram = MessageHeader.datagram(
+            kind: .reply, requestID: requestID, commandID: command.id, body: reply.body, fdCount: reply.fds.count)
+        return transmit(datagram, fds: reply.fds)
+    }
+
+    private func sendError(_ error: ProtocolError, requestID: UInt32, commandID: UInt16) -> End? {
+        onError?(error)
+        let datagram = MessageHeader.datagram(
+            kind: .error, requestID: requestID, commandID: commandID, body: ErrorReply(error).body, fdCount: 0)
+        return transmit(datagram, fds: [])
+    }
+
+    private func transmit(_ datagram: [UInt8], fds: [FileDescriptor]) -> End? {
+        do { try socket.send(datagram, fds: fds) } catch {
+            if case .socket(_, let errno) = error, errno == .brokenPipe || errno == .connectionReset {
+                return .peerHungUp
+            }
+            return .socketError(error)
+        }
+        return nil
+    }
+}
