@@ -1,0 +1,55 @@
+import Testing
+
+/// The worker boots the built-in test guest under its filters (kill mode, the default).
+@Suite struct WorkerBootTests {
+    @Test(arguments: [1, 2])
+    func testGuestBootsAndEveryVCPUChecksIn(cpus: Int) throws {
+        let run = try WorkerRun.run(["--cpus", "\(cpus)", "--cmdline", "banner cpus poweroff"])
+        #expect(run.ending == .exited(0), "\(run.errors)")
+        #expect(run.output.contains("bulkhead test guest: \(cpus) vcpu"))
+        #expect(run.lines.contains("cpus: \(cpus)"))
+    }
+
+    @Test func defaultCommandLinePrintsBannerAndPowersOff() throws {
+        let run = try WorkerRun.run([])
+        #expect(run.ending == .exited(0), "\(run.errors)")
+        #expect(run.lines == ["bulkhead test guest: 1 vcpu"])
+    }
+
+    @Test func unknownStepFailsWithNonZeroStatusAndRunsNothingAfter() throws {
+        let run = try WorkerRun.run(["--cmdline", "banner frobnicate banner"])
+        #expect(run.ending == .exited(1))
+        #expect(run.lines == ["bulkhead test guest: 1 vcpu", "error: unknown step 'frobnicate'"])
+    }
+
+    @Test(arguments: ["sleep=", "sleep=12x", "exits=-1", "escape=nosuchcall", "escape=getpid,zz", "escape=getpid@gpu", "poweroff=1"])
+    func malformedStepFailsWithNonZeroStatus(step: String) throws {
+        let run = try WorkerRun.run(["--device", "escape-probe", "--cmdline", step])
+        #expect(run.ending == .exited(1), "\(run.output)")
+        #expect(run.output.hasPrefix("error: "))
+    }
+
+    @Test func sleepAndExitsStepsReportWhatTheyDid() throws {
+        let run = try WorkerRun.run(["--cmdline", "sleep=20 exits=100"])
+        #expect(run.ending == .exited(0), "\(run.errors)")
+        #expect(run.lines.first == "slept 20 ms")
+        #expect(run.lines.last?.hasPrefix("exits: 100 in ") == true)
+    }
+
+    @Test func stepsWithoutPoweroffStillEndTheRunCleanly() throws {
+        let run = try WorkerRun.run(["--cmdline", "banner"])
+        #expect(run.ending == .exited(0))
+    }
+
+    @Test func tooLongCommandLineIsRefusedBeforeTheVMStarts() throws {
+        let run = try WorkerRun.run(["--cmdline", String(repeating: "banner ", count: 600)])
+        #expect(run.ending == .exited(64))
+        #expect(run.output.isEmpty)
+    }
+
+    @Test func missingKVMFDIsAUsageError() throws {
+        let run = try WorkerRun.run(["--kvm-fd", "99"])
+        #expect(run.ending == .exited(70))
+        #expect(run.errors.contains("KVM_GET_API_VERSION"))
+    }
+}
