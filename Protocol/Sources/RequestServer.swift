@@ -118,9 +118,10 @@ public final class RequestServer {
         }
     }
 
-    /// Sends a handler's reply after checking it keeps the catalog's promise; closes its fds.
+    /// Sends a handler's reply after checking it keeps the catalog's promise; closes its fds
+    /// once sent, or before the error reply when the reply is refused.
     private func send(_ reply: inout Reply, for command: CommandSpec, requestID: UInt32) -> End? {
-        defer {
+        func closeFDs() {
             for fd in reply.fds { try? fd.close() }
             reply.fds = []
         }
@@ -134,9 +135,13 @@ public final class RequestServer {
                 problem = .internalError("\(command.name) reply does not match its shape: \(error)")
             }
         }
-        if let problem { return sendError(problem, requestID: requestID, commandID: command.id) }
+        if let problem {
+            closeFDs()
+            return sendError(problem, requestID: requestID, commandID: command.id)
+        }
         let datagram = MessageHeader.datagram(
             kind: .reply, requestID: requestID, commandID: command.id, body: reply.body, fdCount: reply.fds.count)
+        defer { closeFDs() }
         return transmit(datagram, fds: reply.fds)
     }
 
