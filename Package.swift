@@ -54,6 +54,15 @@ let package = Package(
             name: "bulkhead-filter-bench", dependencies: ["Sandbox", "CShim"],
             path: "Benchmarks/FilterBench"),
 
+        // The helpers' host access: declared files (block), taps (net) and hooks (exec).
+        .target(
+            name: "HostAccess",
+            dependencies: ["CShim", .product(name: "SystemPackage", package: "swift-system")],
+            path: "Sources/HostAccess"),
+        .testTarget(
+            name: "HostAccessTests", dependencies: ["HostAccess", "CShim", "Sandbox"],
+            path: "Tests/HostAccessTests"),
+
         .testTarget(
             name: "SandboxTests", dependencies: ["Sandbox"],
             path: "Tests/SandboxTests"),

@@ -1,0 +1,121 @@
+import CShim
+import SystemPackage
+
+/// The block helper's whole capability: the (path, access) set the parent declared at
+/// start-up, and a race-safe `open` of exactly those files.
+///
+/// At declaration (before confinement) each path is validated as a `CanonicalPath`, walked
+/// component by component without following links (`PathWalk`, last name opened O_PATH so
+/// nothing blocks and no device is opened), and its device, inode and type recorded.
+/// Only regular files and block devices are accepted.
+///
+/// `open` (confined) accepts only a declared path, byte for byte, with an access the
+/// declaration allows; walks it again with the exact flags of the block profile, fstat()s
+/// the result and hands it out only if device, inode and type are the recorded ones.
+/// Anything else closes what it opened and throws a `FileRefusal` that says why.
+public struct DeclaredFiles: Sendable {
+    /// A bound on what a start-up command line may declare.
+    public static let maximumDeclarations = 64
+
+    public let files: [DeclaredFile]
+    private let indexByPath: [[UInt8]: Int]
+
+    public init(_ declarations: [FileDeclaration]) throws(FileRefusal) {
+        if declarations.count > Self.maximumDeclarations {
+            throw .tooManyDeclarations(count: declarations.count, limit: Self.maximumDeclarations)
+        }
+        var files: [DeclaredFile] = []
+        var indexByPath: [[UInt8]: Int] = [:]
+        for declaration in declarations {
+            let path: CanonicalPath
+            do { path = try CanonicalPath(validating: declaration.path) } catch {
+                throw .invalidPath(path: declaration.path, reason: error)
+            }
+            if indexByPath[path.bytes] != nil { throw .declaredTwice(path: path) }
+            let file = try Self.record(path, access: declaration.access)
+            if let other = files.first(where: { $0.identity == file.identity }) {
+                throw .sameFileAs(path: path, other: other.path)
+            }
+            indexByPath[path.bytes] = files.count
+            files.append(file)
+        }
+        self.files = files
+        self.indexByPath = indexByPath
+    }
+
+    /// Opens a declared file: the C calls are openat (one per component, see `PathWalk`)
+    /// and fstat. The returned descriptor is the caller's to close.
+    public func open(path bytes: [UInt8], access: FileAccess) throws(FileRefusal) -> OpenedFile {
+        let path: CanonicalPath
+        do { path = try CanonicalPath(validating: bytes) } catch {
+            throw .invalidPath(path: bytes, reason: error)
+        }
+        guard let index = indexByPath[path.bytes] else { throw .notDeclared(path: path) }
+        let declared = files[index]
+        if !declared.access.allows(access) { throw .readWriteNotDeclared(path: path) }
+
+        let descriptor = try Self.walk(path, last: access == .readOnly ? .readOnly : .readWrite)
+        do throws(FileRefusal) {
+            let status = try Self.status(of: descriptor, path: path)
+            if status.identity != declared.identity {
+                throw FileRefusal.changedSinceDeclaration(
+                    path: path, declared: declared.identity, found: status.identity)
+            }
+            let size = declared.blockDeviceSize ?? UInt64(max(status.size, 0))
+            return OpenedFile(
+                descriptor: descriptor, path: path, access: access, size: size,
+                type: status.identity.type, identity: status.identity)
+        } catch {
+            try? descriptor.close()
+            throw error
+        }
+    }
+
+    public func open(path: String, access: FileAccess) throws(FileRefusal) -> OpenedFile {
+        try open(path: Array(path.utf8), access: access)
+    }
+
+    /// The declared entry for `path`, if any.
+    public func declaration(of path: CanonicalPath) -> DeclaredFile? {
+        indexByPath[path.bytes].map { files[$0] }
+    }
+
+    private static func record(_ path: CanonicalPath, access: FileAccess) throws(FileRefusal) -> DeclaredFile {
+        let identifying = try walk(path, last: .identify)
+        defer { try? identifying.close() }
+        let identity = try status(of: identifying, path: path).identity
+        switch identity.type {
+        case .regularFile:
+            return DeclaredFile(path: path, access: access, identity: identity, blockDeviceSize: nil)
+        case .blockDevice:
+            // O_PATH fds cannot seek; open the device itself (read-only, non-blocking) once.
+            let device = try walk(path, last: .readOnly)
+            defer { try? device.close() }
+            let opened = try status(of: device, path: path).identity
+            if opened != identity {
+                throw .changedSinceDeclaration(path: path, declared: identity, found: opened)
+            }
+            let size = bh_size_by_seek(device.rawValue)
+            if size < 0 { throw .statusFailed(path: path, errno: Errno(rawValue: Int32(-size))) }
+            return DeclaredFile(
+                path: path, access: access, identity: identity, blockDeviceSize: UInt64(size))
+        default:
+            throw .unsupportedType(path: path, type: identity.type)
+        }
+    }
+
+    private static func walk(_ path: CanonicalPath, last: PathWalk.LastComponent) throws(FileRefusal)
+        -> FileDescriptor
+    {
+        do { return try PathWalk.open(path, last: last) } catch {
+            throw .walkFailed(
+                path: path, at: error.prefix, lastComponent: error.isLastComponent, errno: error.errno)
+        }
+    }
+
+    private static func status(of descriptor: FileDescriptor, path: CanonicalPath) throws(FileRefusal)
+        -> FileStatus
+    {
+        do { return try FileStatus.of(descriptor) } catch { throw .statusFailed(path: path, errno: error) }
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import Glibc
+import Testing
+
+@testable import HostAccess
+
+/// Every HostAccess test runs in this one serialized suite: the fd counts and the taps,
+/// loop devices and process groups the tests create must not interleave.
+@Suite(.serialized) enum HostAccessSuite {}
+
+/// A fresh directory under /tmp, removed with everything in it when `body` returns.
+func withFixture<T>(_ body: (Fixture) throws -> T) throws -> T {
+    let fixture = try Fixture()
+    defer { fixture.remove() }
+    return try body(fixture)
+}
+
+struct Fixture {
+    let root: String
+
+    init() throws {
+        var template = Array("/tmp/bh-hostaccess-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw FixtureError("mkdtemp failed: \(errno)") }
+        root = String(cString: made)
+    }
+
+    func path(_ relative: String) -> String { root + "/" + relative }
+
+    @discardableResult
+    func file(_ relative: String, contents: String = "disk contents\n", mode: Int = 0o644) throws -> String {
+        let path = path(relative)
+        guard FileManager.default.createFile(
+            atPath: path, contents: Data(contents.utf8), attributes: [.posixPermissions: mode])
+        else { throw FixtureError("cannot create \(path)") }
+        return path
+    }
+
+    @discardableResult
+    func directory(_ relative: String) throws -> String {
+        let path = path(relative)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @discardableResult
+    func symlink(_ relative: String, to target: String) throws -> String {
+        let path = path(relative)
+        try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: target)
+        return path
+    }
+
+    func rename(_ from: String, _ to: String) throws {
+        guard Glibc.rename(path(from), path(to)) == 0 else { throw FixtureError("rename failed: \(errno)") }
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(atPath: root)
+    }
+}
+
+struct FixtureError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Runs a host command (ip, losetup, python3…) and returns its status and output.
+@discardableResult
+func host(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// The open fds of this process and what each refers to (readlink of /proc/self/fd/N).
+func openDescriptors() -> [Int32: String] {
+    var result: [Int32: String] = [:]
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    for name in names {
+        guard let fd = Int32(name) else { continue }
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink("/proc/self/fd/\(name)", &buffer, buffer.count - 1)
+        if count >= 0 { result[fd] = String(cString: Array(buffer.prefix(count)) + [0]) }
+    }
+    return result
+}
+
+/// The fds opened during `body` that are still open afterwards and refer to something the
+/// host-access code opens (the file system walk from "/", /proc, /dev, /sys, the fixture,
+/// pipes and pidfds). Other test targets may run concurrently with their own fds, so only
+/// these targets count as ours.
+func descriptorsLeaked<T>(fixture: Fixture? = nil, by body: () throws -> T) rethrows -> (T, [String]) {
+    let before = openDescriptors()
+    let value = try body()
+    let after = openDescriptors()
+    var leaked: [String] = []
+    for (fd, target) in after where before[fd] != target {
+        let ours =
+            target == "/" || target.hasPrefix("/tmp") || target.hasPrefix("/proc")
+            || target.hasPrefix("/dev") || target.hasPrefix("/sys") || target.hasPrefix("pipe:")
+            || target.contains("pidfd") || (fixture.map { target.hasPrefix($0.root) } ?? false)
+        if ours { leaked.append("\(fd) -> \(target)") }
+    }
+    return (value, leaked)
+}
+
+/// Runs `body`, which must throw a `FileRefusal`; returns it and checks no fd was left open.
+func refusal<E: Error>(
+    _ type: E.Type, fixture: Fixture? = nil, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () throws -> Void
+) -> E? {
+    let (caught, leaked) = descriptorsLeaked(fixture: fixture) { () -> Error? in
+        do {
+            try body()
+            return nil
+        } catch { return error }
+    }
+    #expect(leaked.isEmpty, "fds left open: \(leaked)", sourceLocation: sourceLocation)
+    guard let caught else {
+        Issue.record("expected a \(E.self), but nothing was refused", sourceLocation: sourceLocation)
+        return nil
+    }
+    guard let typed = caught as? E else {
+        Issue.record("expected a \(E.self), got \(caught)", sourceLocation: sourceLocation)
+        return nil
+    }
+    #expect(!String(describing: typed).isEmpty, sourceLocation: sourceLocation)
+    return typed
+}
+
+/// A path the test knows is canonical.
+func canonical(_ text: String) -> CanonicalPath { try! CanonicalPath(validating: text) }
+func canonical(_ bytes: [UInt8]) -> CanonicalPath { try! CanonicalPath(validating: bytes) }
