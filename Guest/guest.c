@@ -1,6 +1,7 @@
 /* Bulkhead's test guest: runs the steps of its command line in order, in ring 3, and
  * powers off through PORT_POWEROFF. Freestanding: no libc, no interrupts, no ring-0 code.
- * Steps: banner, cpus, sleep=MS, exits=N, escape=SYSCALL[,ARG...][@io], poweroff. */
+ * Steps: banner, cpus, sleep=MS, exits=N, escape=SYSCALL[,ARG...][@io], poweroff, and
+ * triple-fault (an exception with no IDT: tests the VMM's error path). */
 #include "layout.h"
 
 static volatile struct boot_info *const boot = (struct boot_info *)BOOT_INFO_ADDR;
@@ -209,6 +210,7 @@ static void run_step(struct word step) {
     if (!has_value && equals(step, "banner")) step_banner();
     else if (!has_value && equals(step, "cpus")) step_cpus();
     else if (!has_value && equals(step, "poweroff")) poweroff(0);
+    else if (!has_value && equals(step, "triple-fault")) __asm__ volatile("ud2");
     else if (has_value && equals(step, "sleep")) {
         if (!number(value, &n) || n < 0 || n > 3600000) fail("malformed sleep", value);
         step_sleep(n);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <malloc.h>
 #include <sys/eventfd.h>
 
 int bh_eventfd_cloexec(unsigned int initval) {
@@ -14,3 +15,5 @@ int bh_ppoll_forever(struct pollfd *fds, unsigned long count) {
     int n = ppoll(fds, count, NULL, NULL);
     return n < 0 ? -errno : n;
 }
+
+int bh_limit_malloc_arenas(int count) { return mallopt(M_ARENA_MAX, count); }

@@ -11,6 +11,9 @@ func runWorker() throws(WorkerError) -> Never {
     let options = try WorkerOptions(arguments: Array(CommandLine.arguments.dropFirst()))
     _ = bh_set_parent_death_signal(SIGKILL)  // the VM never outlives its parent
     signal(SIGPIPE, SIG_IGN)  // a closed console is an error to report, not a death
+    // glibc sizes its arena limit lazily, by reading /sys/devices/system/cpu/online once a
+    // ninth thread allocates: an openat no filter allows. A fixed limit never asks.
+    _ = bh_limit_malloc_arenas(8)
 
     let state = try RunState(reportFD: options.reportFD)
     let machine: Machine

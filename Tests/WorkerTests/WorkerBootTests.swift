@@ -1,8 +1,9 @@
+import Glibc
 import Testing
 
 /// The worker boots the built-in test guest under its filters (kill mode, the default).
 @Suite struct WorkerBootTests {
-    @Test(arguments: [1, 2])
+    @Test(arguments: [1, 2, 12])
     func testGuestBootsAndEveryVCPUChecksIn(cpus: Int) throws {
         let run = try WorkerRun.run(["--cpus", "\(cpus)", "--cmdline", "banner cpus poweroff"])
         #expect(run.ending == .exited(0), "\(run.errors)")
@@ -39,6 +40,37 @@ import Testing
     @Test func stepsWithoutPoweroffStillEndTheRunCleanly() throws {
         let run = try WorkerRun.run(["--cmdline", "banner"])
         #expect(run.ending == .exited(0))
+    }
+
+    @Test func guestTripleFaultEndsTheRunWithAVMMError() throws {
+        let run = try WorkerRun.run(["--cpus", "2", "--cmdline", "banner triple-fault banner"])
+        #expect(run.ending == .exited(70))
+        #expect(run.lines == ["bulkhead test guest: 2 vcpus"])
+        #expect(run.errors.contains("vcpu0: the guest triple-faulted (KVM_EXIT_SHUTDOWN)"))
+    }
+
+    @Test func statusFDCarriesReadyAndThePoweroffStatus() throws {
+        var status: [Int32] = [0, 0]
+        try #require(pipe(&status) == 0)
+        for fd in status { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        let run = try WorkerRun.run(["--status-fd", "4", "--cpus", "2", "--cmdline", "cpus"], statusFD: status[1])
+        close(status[1])
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let n = read(status[0], &buffer, buffer.count)
+        close(status[0])
+        #expect(run.ending == .exited(0))
+        #expect(String(decoding: buffer.prefix(max(0, n)), as: UTF8.self) == "ready\npoweroff 0\n")
+    }
+
+    @Test func workerEndsTheVMWhenTheParentHangsUp() throws {
+        var status: [Int32] = [0, 0]
+        try #require(pipe(&status) == 0)
+        for fd in status { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        close(status[0])  // the parent is gone before the guest finishes
+        let run = try WorkerRun.run(["--status-fd", "4", "--cmdline", "sleep=20000"], statusFD: status[1], timeoutSeconds: 10)
+        close(status[1])
+        #expect(run.ending == .exited(70))
+        #expect(run.errors.contains("the parent hung up"))
     }
 
     @Test func tooLongCommandLineIsRefusedBeforeTheVMStarts() throws {

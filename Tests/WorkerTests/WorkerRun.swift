@@ -15,7 +15,8 @@ struct WorkerRun {
     /// Milliseconds from spawn to the first byte on the console (stdout), if any.
     let firstByteMilliseconds: Double?
 
-    static func run(_ arguments: [String], timeoutSeconds: Double = 30) throws -> WorkerRun {
+    /// Runs the worker; `statusFD`, when given, becomes the worker's fd 4.
+    static func run(_ arguments: [String], statusFD: Int32? = nil, timeoutSeconds: Double = 30) throws -> WorkerRun {
         let kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC)
         guard kvm >= 0 else { throw Failure("open /dev/kvm: errno \(errno)") }
         defer { close(kvm) }
@@ -29,6 +30,7 @@ struct WorkerRun {
         posix_spawn_file_actions_adddup2(&actions, kvm, 3)
         posix_spawn_file_actions_adddup2(&actions, out[1], 1)
         posix_spawn_file_actions_adddup2(&actions, err[1], 2)
+        if let statusFD { posix_spawn_file_actions_adddup2(&actions, statusFD, 4) }
 
         let path = workerPath()
         let argv: [UnsafeMutablePointer<CChar>?] = ([path, "--kvm-fd", "3"] + arguments).map { (s: String) in strdup(s) } + [nil]

@@ -10,4 +10,8 @@ int bh_eventfd_cloexec(unsigned int initval);
 /// ppoll(fds, count, NULL, NULL): waits without a timeout. Returns ppoll's result or -errno.
 int bh_ppoll_forever(struct pollfd *fds, unsigned long count);
 
+/// mallopt(M_ARENA_MAX, count): glibc otherwise sizes its arena limit lazily by reading
+/// /sys/devices/system/cpu/online when a ninth thread allocates. Returns mallopt's result.
+int bh_limit_malloc_arenas(int count);
+
 #endif
