@@ -56,7 +56,8 @@ def pss_kib(memory_mib):
                     guest += kib
     rollup = open(f"/proc/{p.pid}/smaps_rollup").read()
     p.communicate()
-    return total, guest, int(re.search(r"^Pss:\s+(\d+)", rollup, re.M).group(1))
+    field = lambda name: int(re.search(rf"^{name}:\s+(\d+)", rollup, re.M).group(1))
+    return total, guest, field("Pss"), field("Rss")
 
 
 def main():
@@ -67,17 +68,18 @@ def main():
         print(f"start -> first serial byte, --seccomp {mode:4}: min {min(ts):.2f} ms, median {statistics.median(ts):.2f} ms (20 runs)")
     n = 20000
     runs = {"none": [], "kill": []}
-    for _ in range(5):
+    for _ in range(9):
         for mode in runs:
             runs[mode].append(exit_ns(mode, n))
     for mode, ns in runs.items():
         med = statistics.median(ns)
-        print(f"port exits ({n}/run, 5 runs), --seccomp {mode:4}: median {med} ns/exit = {1e9 / med:.0f} exits/s  {ns}")
+        print(f"port exits ({n}/run, 9 runs), --seccomp {mode:4}: median {med} ns/exit = {1e9 / med:.0f} exits/s  {ns}")
     slower = statistics.median(runs["kill"]) / statistics.median(runs["none"]) - 1
     print(f"filters vs none: {slower * 100:+.2f}%")
-    total, guest, rollup = pss_kib(64)
+    total, guest, rollup, rss = pss_kib(64)
     print(f"PSS of the worker (64 MiB guest, 2 vCPUs): {total - guest} KiB without guest memory "
-          f"(guest memory {guest} KiB, smaps_rollup total {rollup} KiB)")
+          f"(guest memory {guest} KiB; smaps_rollup Pss {rollup} KiB, Rss {rss} KiB: shared libraries "
+          f"count fully in PSS only when no other process maps them)")
 
 
 main()
