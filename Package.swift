@@ -93,5 +93,9 @@ let package = Package(
         .testTarget(
             name: "ProtocolTests", dependencies: ["BulkheadProtocol", "Sandbox"],
             path: "Tests/ProtocolTests"),
+        // Helper round trip (request → fd) against a raw SEQPACKET ping-pong, same pinning.
+        .executableTarget(
+            name: "bulkhead-protocol-bench", dependencies: ["BulkheadProtocol", "CShim"],
+            path: "Benchmarks/ProtocolBench"),
     ]
 )

@@ -1,0 +1,111 @@
+// `bulkhead-protocol-bench [--iterations N] [--rounds R] [--cpu C | --cross-cpu]`
+// One fd round trip three ways, in one run, with the same CPU pinning for all:
+//   raw      SEQPACKET ping-pong, the server sends the same fd in SCM_RIGHTS each time;
+//   raw+dup  the same, but the server dups the fd and closes it after sending
+//            (the syscalls RequestServer makes for a handler's fd);
+//   protocol block.open through RequestClient → RequestServer, reply + 1 fd.
+// The client closes each received fd. Rounds alternate the three and report medians.
+import BulkheadProtocol
+import Glibc
+import SystemPackage
+
+/// What the command line asked for.
+struct Settings {
+    var iterations = 20_000
+    var rounds = 5
+    var clientCPU = 0
+    var serverCPU = 0
+
+    static func parse(_ args: [String]) -> Settings {
+        var settings = Settings()
+        var arguments = args.makeIterator()
+        while let argument = arguments.next() {
+            switch argument {
+            case "--iterations": settings.iterations = arguments.next().flatMap { Int($0) } ?? settings.iterations
+            case "--rounds": settings.rounds = arguments.next().flatMap { Int($0) } ?? settings.rounds
+            case "--cpu":
+                settings.clientCPU = arguments.next().flatMap { Int($0) } ?? 0
+                settings.serverCPU = settings.clientCPU
+            case "--cross-cpu": (settings.clientCPU, settings.serverCPU) = (0, 1)
+            default:
+                print("usage: bulkhead-protocol-bench [--iterations N] [--rounds R] [--cpu C | --cross-cpu]")
+                exit(2)
+            }
+        }
+        return settings
+    }
+}
+
+let settings = Settings.parse(Array(CommandLine.arguments.dropFirst()))
+let iterations = settings.iterations
+let rounds = settings.rounds
+let clientCPU = settings.clientCPU
+let serverCPU = settings.serverCPU
+
+guard let payloadFD = try? FileDescriptor.open("/dev/null", .readOnly, options: .closeOnExec) else {
+    fatalError("cannot open /dev/null")
+}
+
+/// Microseconds per round trip of `roundTrip`, after a warm-up.
+func measure(_ roundTrip: () throws -> Void) rethrows -> Double {
+    for _ in 0..<min(1000, iterations) { try roundTrip() }
+    let start = monotonicNanoseconds()
+    for _ in 0..<iterations { try roundTrip() }
+    return Double(monotonicNanoseconds() - start) / Double(iterations) / 1000
+}
+
+func rawRound(dupEach: Bool) throws -> Double {
+    pin(toCPU: serverCPU)
+    let (client, pid) = BenchServer.spawn { BenchServer.raw($0, fd: payloadFD, dupEach: dupEach) }
+    pin(toCPU: clientCPU)
+    defer { BenchServer.finish(client, pid) }
+    return try measure {
+        try client.send([0])
+        var got = try client.receive()
+        guard got.fds.count == 1 else { fatalError("raw reply without its fd") }
+        got.closeFDs()
+    }
+}
+
+func protocolRound() throws -> Double {
+    pin(toCPU: serverCPU)
+    let (client, pid) = BenchServer.spawn { BenchServer.protocolLoop($0, fd: payloadFD) }
+    pin(toCPU: clientCPU)
+    defer { BenchServer.finish(client, pid) }
+    let requests = RequestClient(socket: client)
+    _ = try requests.hello()
+    let request = BlockOpenRequest(path: "/var/lib/bulkhead/disk.img", access: .readOnly)
+    return try measure {
+        let response = try requests.call(request)
+        for fd in response.fds { try fd.close() }
+    }
+}
+
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+var raw: [Double] = []
+var rawDup: [Double] = []
+var viaProtocol: [Double] = []
+do {
+    for _ in 0..<rounds {
+        raw.append(try rawRound(dupEach: false))
+        rawDup.append(try rawRound(dupEach: true))
+        viaProtocol.append(try protocolRound())
+    }
+} catch {
+    print("bench failed: \(error)")
+    exit(1)
+}
+
+func format(_ value: Double) -> String {
+    let hundredths = Int((value * 100).rounded())
+    let fraction = hundredths % 100
+    return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+}
+
+let pinning = clientCPU == serverCPU ? "both on CPU \(clientCPU)" : "client CPU \(clientCPU), server CPU \(serverCPU)"
+print("bulkhead-protocol-bench: \(iterations) round trips × \(rounds) rounds (median), \(pinning)")
+print("  raw SEQPACKET ping-pong + 1 SCM_RIGHTS fd        \(format(median(raw))) µs")
+print("  raw, server dup+close per fd (RequestServer's)   \(format(median(rawDup))) µs")
+print("  block.open via RequestClient/RequestServer + fd  \(format(median(viaProtocol))) µs"
+    + "   (\(format(median(viaProtocol) / median(raw)))× raw)")
