@@ -54,6 +54,9 @@ public enum CommandCatalog {
     public static func command(id: UInt16) -> CommandSpec? { all.first { $0.id == id } }
     public static func command(named name: String) -> CommandSpec? { all.first { $0.name == name } }
 
+    /// The commands a helper of `kind` answers (its own and the protocol's `any` commands).
+    public static func commands(servedBy kind: HelperKind) -> [CommandSpec] { all.filter { $0.isServed(by: kind) } }
+
     /// The shape of every error reply (kind `error`), whatever the command.
     public static let errorReply = [FieldSpec("code", .u32), FieldSpec("message", .string)]
 }

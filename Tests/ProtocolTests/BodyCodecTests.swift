@@ -149,6 +149,19 @@ import Testing
         #expect(reply.body.count <= ProtocolLimits.maxBodySize)
     }
 
+    @Test func execReplyCappingCutsOutputToTheFieldLimitAndSaysSo() throws {
+        let long = ExecRunHookReply.capping(exitStatus: 0, signal: 0, output: Array(repeating: 1, count: 5000), truncated: false, timedOut: false)
+        #expect(long.stdout.count == ProtocolLimits.maxFieldLength && long.truncated)
+        let short = ExecRunHookReply.capping(exitStatus: 3, signal: 0, output: [1, 2], truncated: false, timedOut: true)
+        #expect(short == ExecRunHookReply(exitStatus: 3, signal: 0, stdout: [1, 2], truncated: false, timedOut: true))
+        try BodyReader.validate(long.body, against: CommandCatalog.execRunHook.reply)
+    }
+
+    @Test func eachHelperServesItsOwnCommandsAndTheProtocols() {
+        #expect(CommandCatalog.commands(servedBy: .block).map(\.name) == ["hello", "echo", "block.open"])
+        #expect(CommandCatalog.commands(servedBy: .exec).map(\.name) == ["hello", "echo", "exec.run-hook"])
+    }
+
     @Test func errorReplyMessageIsCutAndFreedOfNUL() {
         let error = ErrorReply(code: 16, message: "a\u{0}b" + String(repeating: "é", count: 2000))
         #expect(error.message.utf8.count <= ErrorReply.maxMessageBytes)

@@ -43,6 +43,17 @@ public struct ExecRunHookReply: BodyCodable, Equatable {
         self.timedOut = timedOut
     }
 
+    /// A reply whose output is cut to the protocol's field limit: `truncated` is set when
+    /// the hook wrote more than fits (or the runner already cut it).
+    public static func capping(
+        exitStatus: Int32, signal: Int32, output: [UInt8], truncated: Bool, timedOut: Bool
+    ) -> ExecRunHookReply {
+        let limit = ProtocolLimits.maxFieldLength
+        return ExecRunHookReply(
+            exitStatus: exitStatus, signal: signal, stdout: Array(output.prefix(limit)),
+            truncated: truncated || output.count > limit, timedOut: timedOut)
+    }
+
     public func encode(into w: inout BodyWriter) {
         w.i32(exitStatus)
         w.i32(signal)
