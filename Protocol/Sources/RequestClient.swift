@@ -46,9 +46,14 @@ public final class RequestClient {
         guard fds.count <= ProtocolLimits.maxFDs else { throw .tooManyFDs("\(fds.count) to send") }
         let requestID = nextRequestID
         nextRequestID = nextRequestID == UInt32.max ? 1 : nextRequestID + 1
-        try socket.send(
-            MessageHeader.datagram(kind: .request, requestID: requestID, commandID: command.id, body: body, fdCount: fds.count),
-            fds: fds)
+        do {
+            try socket.send(
+                MessageHeader.datagram(kind: .request, requestID: requestID, commandID: command.id, body: body, fdCount: fds.count),
+                fds: fds)
+        } catch {
+            if case .socket(_, let errno) = error, errno == .brokenPipe || errno == .connectionReset { throw .peerHungUp }
+            throw error
+        }
         while true {
             var datagram = try socket.receive()
             if let answer = try accept(&datagram, for: command, requestID: requestID) { return answer }

@@ -1,4 +1,5 @@
 import BulkheadProtocol
+import Foundation
 import SystemPackage
 import Testing
 
@@ -65,10 +66,23 @@ import Testing
         }
     }
 
+    @Test func serverThatReadsTheRequestAndHangsUpIsPeerHungUp() throws {
+        let (client, server) = try SeqPacketSocket.pair()
+        defer { client.close() }
+        let reader = Thread {
+            var request = try? server.receive()
+            request?.closeFDs()
+            server.close()
+        }
+        reader.start()
+        try client.setReceiveTimeout(microseconds: 5_000_000)
+        #expect(throws: ProtocolError.peerHungUp) { try RequestClient(socket: client).call(EchoRequest(payload: [7])) }
+    }
+
     @Test func serverHangingUpMidRequestIsPeerHungUp() throws {
         let (client, server) = try SeqPacketSocket.pair()
         defer { client.close() }
         server.close()
-        #expect(throws: ProtocolError.self) { try RequestClient(socket: client).call(EchoRequest(payload: [])) }
+        #expect(throws: ProtocolError.peerHungUp) { try RequestClient(socket: client).call(EchoRequest(payload: [])) }
     }
 }
