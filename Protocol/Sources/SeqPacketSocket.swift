@@ -11,6 +11,15 @@ public struct SeqPacketSocket: Sendable, Hashable {
     /// Wraps an fd that already is a SOCK_SEQPACKET socket (e.g. one inherited at spawn).
     public init(_ fileDescriptor: FileDescriptor) { self.fileDescriptor = fileDescriptor }
 
+    /// Wraps an inherited or socket-activated fd after checking, with getsockopt(SO_DOMAIN,
+    /// SO_TYPE), that it is an AF_UNIX SOCK_SEQPACKET socket; anything else is refused.
+    public init(validating fileDescriptor: FileDescriptor) throws(ProtocolError) {
+        let result = bh_is_unix_seqpacket(fileDescriptor.rawValue)
+        guard result >= 0 else { throw .socket(call: "getsockopt(SO_TYPE)", errno: Errno(rawValue: -result)) }
+        guard result == 1 else { throw .socket(call: "getsockopt(SO_TYPE)", errno: .protocolWrongTypeForSocket) }
+        self.fileDescriptor = fileDescriptor
+    }
+
     /// socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC): two connected ends.
     public static func pair() throws(ProtocolError) -> (SeqPacketSocket, SeqPacketSocket) {
         var fds: (Int32, Int32) = (-1, -1)

@@ -79,3 +79,12 @@ int bh_set_receive_timeout(int socket, long microseconds) {
     struct timeval tv = {.tv_sec = microseconds / 1000000, .tv_usec = microseconds % 1000000};
     return setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ? -errno : 0;
 }
+
+int bh_is_unix_seqpacket(int fd) {
+    int domain = 0, type = 0;
+    socklen_t length = sizeof domain;
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) < 0) return errno == ENOTSOCK ? 0 : -errno;
+    length = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) < 0) return -errno;
+    return domain == AF_UNIX && type == SOCK_SEQPACKET;
+}

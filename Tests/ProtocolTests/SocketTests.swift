@@ -80,6 +80,26 @@ import Testing
         }
     }
 
+    @Test func onlyAnAFUnixSeqPacketSocketIsAcceptedAsAnInheritedEnd() throws {
+        let (a, b) = try SeqPacketSocket.pair()
+        defer { a.close(); b.close() }
+        #expect(try SeqPacketSocket(validating: a.fileDescriptor) == a)
+        let marker = MarkerPipe()
+        defer { marker.close() }
+        #expect(throws: ProtocolError.socket(call: "getsockopt(SO_TYPE)", errno: .protocolWrongTypeForSocket)) {
+            try SeqPacketSocket(validating: marker.read)
+        }
+        var stream: [Int32] = [-1, -1]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &stream) == 0)
+        defer { close(stream[0]); close(stream[1]) }
+        #expect(throws: ProtocolError.socket(call: "getsockopt(SO_TYPE)", errno: .protocolWrongTypeForSocket)) {
+            try SeqPacketSocket(validating: FileDescriptor(rawValue: stream[0]))
+        }
+        #expect(throws: ProtocolError.socket(call: "getsockopt(SO_TYPE)", errno: .badFileDescriptor)) {
+            try SeqPacketSocket(validating: FileDescriptor(rawValue: 1_000_000))
+        }
+    }
+
     func fcntlFlags(_ fd: FileDescriptor) -> Int32 {
         // fcntl is variadic in C; F_GETFD through /proc instead: fdinfo's flags are octal.
         let text = (try? String(contentsOfFile: "/proc/self/fdinfo/\(fd.rawValue)", encoding: .utf8)) ?? ""

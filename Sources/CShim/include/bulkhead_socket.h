@@ -45,4 +45,8 @@ int bh_receive_with_fds(int socket, void *buffer, size_t capacity, int max_fds,
 /// with EAGAIN after that long; 0 waits forever. Returns 0 or -errno.
 int bh_set_receive_timeout(int socket, long microseconds);
 
+/// getsockopt(SO_DOMAIN, SO_TYPE): 1 if `fd` is an AF_UNIX SOCK_SEQPACKET socket, 0 if it
+/// is another socket or not a socket (ENOTSOCK), else -errno.
+int bh_is_unix_seqpacket(int fd);
+
 #endif
