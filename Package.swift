@@ -59,6 +59,10 @@ let package = Package(
             name: "HostAccess",
             dependencies: ["CShim", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/HostAccess"),
+        // Test-only: declares, confines itself with a helper profile, serves one request.
+        .executableTarget(
+            name: "bulkhead-hostaccess-probe", dependencies: ["HostAccess", "Sandbox"],
+            path: "Tests/HostAccessProbe"),
         .testTarget(
             name: "HostAccessTests", dependencies: ["HostAccess", "CShim", "Sandbox"],
             path: "Tests/HostAccessTests"),

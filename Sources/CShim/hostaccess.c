@@ -94,7 +94,11 @@ static void become_hook(const char *path, char *const argv[], char *const envp[]
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
-    for (int s = 1; s < NSIG; s++) (void)sigaction(s, &dfl, NULL);  // SIGKILL/STOP: EINVAL
+    // SIGKILL/SIGSTOP answer EINVAL. SIGSYS is left alone: a handler is reset by execve
+    // anyway, and in trap mode the exec profile refuses rt_sigaction(SIGSYS).
+    for (int s = 1; s < NSIG; s++) {
+        if (s != SIGSYS) (void)sigaction(s, &dfl, NULL);
+    }
     sigset_t none;
     sigemptyset(&none);
     if (sigprocmask(SIG_SETMASK, &none, NULL) < 0) goto fail;
