@@ -6,7 +6,7 @@ public enum TapRefusal: Error, Equatable, Sendable, CustomStringConvertible {
     case notDeclared(name: TapName)
     case declaredTwice(name: TapName)
     case tooManyDeclarations(count: Int, limit: Int)
-    /// No interface has this name (checked at declaration, and again before attaching).
+    /// No tun/tap interface has this name (checked at declaration, and again before attaching).
     case doesNotExist(name: TapName)
     /// An interface has this name but it is not a tun/tap device (no tun_flags).
     case notTunTapDevice(name: TapName)
@@ -31,7 +31,7 @@ public enum TapRefusal: Error, Equatable, Sendable, CustomStringConvertible {
         case .tooManyDeclarations(let count, let limit):
             return "refused declaration: \(count) taps, the limit is \(limit)"
         case .doesNotExist(let name):
-            return "refused tap \(name): no such interface (the net helper never creates one)"
+            return "refused tap \(name): no tun/tap interface has this name (the net helper never creates one)"
         case .notTunTapDevice(let name):
             return "refused tap \(name): the interface exists but is not a tun/tap device"
         case .notTapMode(let name, let flags):

@@ -90,7 +90,7 @@ extension HostAccessSuite {
                 let deleted = try host(["ip", "link", "del", "dev", "bhconf1"])
                 #expect(deleted.status == 0)
             }
-            #expect(run.status == 2 && run.output.contains("no such interface"), "\(run)")
+            #expect(run.status == 2 && run.output.contains("never creates one"), "\(run)")
             #expect(try host(["ip", "link", "show", "dev", "bhconf1"]).status != 0)
         }
 
@@ -98,6 +98,18 @@ extension HostAccessSuite {
             let run = try probe(["exec", "/usr/bin/echo", "under", "the", "exec", "profile"])
             #expect(run.status == 0, "\(run)")
             #expect(run.output.contains(#"ran exited with status 0 output="under the exec profile\n""#), "\(run)")
+        }
+
+        @Test func hooksStayUnderTheExecHelpersFilter() throws {
+            // Unconfined, root may create a user namespace; under the exec profile the hook
+            // inherits the filter and unshare answers EPERM.
+            let free = try DeclaredHooks([
+                HookDeclaration(name: "ns", program: "/usr/bin/unshare", arguments: ["--user", "/usr/bin/true"])
+            ]).run(name: "ns")
+            #expect(free.termination == .exited(status: 0), "\(free)")
+            let run = try probe(["exec", "/usr/bin/unshare", "--user", "/usr/bin/true"])
+            #expect(run.status == 0 && run.output.contains("ran exited with status 1"), "\(run)")
+            #expect(run.output.contains("Operation not permitted"), "\(run)")
         }
 
         @Test func confinedExecHelperKillsHangingHookAtTheLimit() throws {

@@ -116,6 +116,18 @@ extension HostAccessSuite {
             }
         }
 
+        @Test func tapReplacedByNonTunDeviceIsRefusedBeforeAttaching() throws {
+            try withInterfaces([("bhtest10", "tap")]) {
+                let taps = try DeclaredTaps(["bhtest10"])
+                #expect(try host(["ip", "link", "del", "dev", "bhtest10"]).status == 0)
+                #expect(try host(["ip", "link", "add", "bhtest10", "type", "bridge"]).status == 0)
+                let refused = refusal(TapRefusal.self) { _ = try taps.open(name: "bhtest10", vnetHeader: false) }
+                // A bridge has no tun_flags: the confined probe says no tap of that name exists.
+                #expect(refused == .doesNotExist(name: try! TapName(validating: "bhtest10")))
+                #expect(try host(["ip", "-d", "link", "show", "dev", "bhtest10"]).output.contains("bridge"))
+            }
+        }
+
         @Test func nonTunDeviceIsRefused() throws {
             let refused = refusal(TapRefusal.self) { _ = try DeclaredTaps(["lo"]) }
             #expect(refused == .notTunTapDevice(name: try! TapName(validating: "lo")))
