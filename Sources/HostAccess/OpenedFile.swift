@@ -1,7 +1,9 @@
 import SystemPackage
 
 /// A declared file, opened and checked: the fd to hand over, and what was checked.
-/// The caller owns `descriptor` and must close it once it has been sent.
+/// The caller owns `descriptor` and must close it once it has been sent. It is O_CLOEXEC
+/// and carries O_NONBLOCK (part of the block profile's flag sets, so a FIFO swapped in
+/// cannot block the helper); O_NONBLOCK has no effect on regular files or block devices.
 public struct OpenedFile: Sendable {
     public let descriptor: FileDescriptor
     public let path: CanonicalPath
