@@ -30,6 +30,67 @@ public struct CPUID: Sendable {
     }
 }
 
+/// A CPUID feature bit the VMM can hide from a guest, e.g. one an instruction emulator cannot
+/// handle (PVM emulates guest ring 0 and has no cmpxchg16b).
+public struct CPUIDFeature: Hashable, Sendable {
+    public let name: String
+    public let leaf: UInt32
+    public let register: KeyPath<kvm_cpuid_entry2, UInt32> & Sendable
+    public let bit: UInt32
+
+    public static let known: [CPUIDFeature] = [
+        CPUIDFeature(name: "cx16", leaf: 1, register: \.ecx, bit: 13),
+        CPUIDFeature(name: "x2apic", leaf: 1, register: \.ecx, bit: 21),
+        CPUIDFeature(name: "xsave", leaf: 1, register: \.ecx, bit: 26),
+        CPUIDFeature(name: "avx", leaf: 1, register: \.ecx, bit: 28),
+        CPUIDFeature(name: "rdrand", leaf: 1, register: \.ecx, bit: 30),
+        CPUIDFeature(name: "pcid", leaf: 1, register: \.ecx, bit: 17),
+        CPUIDFeature(name: "tsc-deadline", leaf: 1, register: \.ecx, bit: 24),
+        CPUIDFeature(name: "fsgsbase", leaf: 7, register: \.ebx, bit: 0),
+        CPUIDFeature(name: "avx2", leaf: 7, register: \.ebx, bit: 5),
+        CPUIDFeature(name: "smep", leaf: 7, register: \.ebx, bit: 7),
+        CPUIDFeature(name: "erms", leaf: 7, register: \.ebx, bit: 9),
+        CPUIDFeature(name: "invpcid", leaf: 7, register: \.ebx, bit: 10),
+        CPUIDFeature(name: "avx512f", leaf: 7, register: \.ebx, bit: 16),
+        CPUIDFeature(name: "rdseed", leaf: 7, register: \.ebx, bit: 18),
+        CPUIDFeature(name: "smap", leaf: 7, register: \.ebx, bit: 20),
+        CPUIDFeature(name: "umip", leaf: 7, register: \.ecx, bit: 2),
+        CPUIDFeature(name: "la57", leaf: 7, register: \.ecx, bit: 16),
+        CPUIDFeature(name: "fsrm", leaf: 7, register: \.edx, bit: 4),
+        CPUIDFeature(name: "pdpe1gb", leaf: 0x8000_0001, register: \.edx, bit: 26),
+        CPUIDFeature(name: "rdtscp", leaf: 0x8000_0001, register: \.edx, bit: 27),
+    ]
+
+    public init(name: String, leaf: UInt32, register: KeyPath<kvm_cpuid_entry2, UInt32> & Sendable, bit: UInt32) {
+        self.name = name
+        self.leaf = leaf
+        self.register = register
+        self.bit = bit
+    }
+
+    public init?(named name: String) {
+        guard let f = Self.known.first(where: { $0.name == name }) else { return nil }
+        self = f
+    }
+
+    public static func == (a: Self, b: Self) -> Bool { a.name == b.name }
+    public func hash(into h: inout Hasher) { h.combine(name) }
+}
+
+extension CPUID {
+    /// The table without `features`.
+    public func hiding(_ features: [CPUIDFeature]) -> CPUID {
+        var table = self
+        for f in features {
+            guard let writable = f.register as? WritableKeyPath<kvm_cpuid_entry2, UInt32> else { continue }
+            for i in table.entries.indices where table.entries[i].function == f.leaf && (f.leaf != 7 || table.entries[i].index == 0) {
+                table.entries[i][keyPath: writable] &= ~(1 << f.bit)
+            }
+        }
+        return table
+    }
+}
+
 /// A `struct kvm_cpuid2` with room for `capacity` entries (a C flexible array member).
 final class CPUIDBuffer {
     let raw: UnsafeMutableRawPointer

@@ -22,9 +22,11 @@ public struct LongMode: Sendable {
 
     public init() {}
 
-    static let kernelCode: UInt16 = 0x08, kernelData: UInt16 = 0x10
-    static let userCode: UInt16 = 0x18 | 3, userData: UInt16 = 0x20 | 3
-    static let taskState: UInt16 = 0x28
+    /// Selectors. Kernel code and data are the Linux 64-bit boot protocol's __BOOT_CS (0x10)
+    /// and __BOOT_DS (0x18), so the same tables start a Linux kernel.
+    static let kernelCode: UInt16 = 0x10, kernelData: UInt16 = 0x18
+    static let userCode: UInt16 = 0x20 | 3, userData: UInt16 = 0x28 | 3
+    static let taskState: UInt16 = 0x30
     static let tssLimit: UInt32 = 104 + 8192  // the TSS, its I/O bitmap, and the 0xFF end byte
 
     /// Writes the GDT, the TSS and the page tables into `memory`.
@@ -36,11 +38,12 @@ public struct LongMode: Sendable {
         let tl = UInt64(Self.tssLimit)
         let gdt: [UInt64] = [
             0,
-            0x00AF_9B00_0000_FFFF,  // 0x08 ring-0 code, 64-bit
-            0x00CF_9300_0000_FFFF,  // 0x10 ring-0 data
-            0x00AF_FB00_0000_FFFF,  // 0x18 ring-3 code, 64-bit
-            0x00CF_F300_0000_FFFF,  // 0x20 ring-3 data
-            // 0x28 available 64-bit TSS (type 9), 16 bytes
+            0,
+            0x00AF_9B00_0000_FFFF,  // 0x10 ring-0 code, 64-bit
+            0x00CF_9300_0000_FFFF,  // 0x18 ring-0 data
+            0x00AF_FB00_0000_FFFF,  // 0x20 ring-3 code, 64-bit
+            0x00CF_F300_0000_FFFF,  // 0x28 ring-3 data
+            // 0x30 available 64-bit TSS (type 9), 16 bytes
             (tl & 0xFFFF) | ((tss & 0xFF_FFFF) << 16) | (0x89 << 40) | (((tl >> 16) & 0xF) << 48)
                 | (((tss >> 24) & 0xFF) << 56),
             tss >> 32,
@@ -104,7 +107,7 @@ public struct LongMode: Sendable {
         tr.present = 1
         s.tr = tr
         s.gdt.base = gdtAddress
-        s.gdt.limit = 7 * 8 - 1
+        s.gdt.limit = 8 * 8 - 1
         s.idt.base = 0
         s.idt.limit = 0
         s.cr0 = 0x8005_0033  // PE MP ET NE WP PG

@@ -5,8 +5,8 @@ import SystemPackage
 import TestGuest
 
 /// The VM as the main thread builds it before any thread starts: memory with the test
-/// guest, its boot information and long-mode tables, the in-kernel irqchip and PIT, and
-/// one vCPU per `--cpus`, each ready to enter the guest in ring 3.
+/// guest (its boot information, ring 3) or a Linux kernel (boot_params, ring 0), long-mode
+/// tables, the in-kernel irqchip and PIT, and one vCPU per `--cpus`.
 struct Machine {
     let vm: VirtualMachine
     let memory: GuestMemory
@@ -25,28 +25,46 @@ struct Machine {
         try vm.createPIT()
 
         let longMode = LongMode()
-        try longMode.writeTables(into: memory, privilege: .user)
-        try memory.write(TestGuest.image, at: TestGuest.Layout.imageAddress)
+        let privilege: LongMode.Privilege
+        let entry: UInt64, startArgument: UInt64
+        if let kernelFD = options.kernelFD {
+            // Linux runs its own kernel in ring 0 (emulated on PVM, so slow here).
+            privilege = .kernel
+            try longMode.writeTables(into: memory, privilege: .kernel)
+            let loaded = try LinuxBoot.load(
+                kernel: KernelFile(fd: FileDescriptor(rawValue: kernelFD)),
+                initrd: options.initrdFD.map { try KernelFile(fd: FileDescriptor(rawValue: $0)) },
+                commandLine: options.append, into: memory)
+            (entry, startArgument) = (loaded.entry, loaded.bootParams)
+        } else {
+            privilege = .user
+            try longMode.writeTables(into: memory, privilege: .user)
+            try memory.write(TestGuest.image, at: TestGuest.Layout.imageAddress)
+            (entry, startArgument) = (TestGuest.Layout.imageAddress, TestGuest.Layout.bootInfoAddress)
+        }
 
-        let cpuid = try kvm.supportedCPUID()
+        let cpuid = try kvm.supportedCPUID().hiding(options.hiddenCPUID)
         var vcpus: [VCPU] = []
         var tscKHz: UInt64 = 0
         for index in 0..<options.cpus {
             let vcpu = try vm.createVCPU(id: UInt32(index))
             try vcpu.setCPUID(cpuid.forVCPU(apicID: UInt32(index), count: UInt32(options.cpus)))
-            try vcpu.setSpecialRegisters(longMode.specialRegisters(from: vcpu.specialRegisters(), privilege: .user))
+            try vcpu.setSpecialRegisters(longMode.specialRegisters(from: vcpu.specialRegisters(), privilege: privilege))
             var regs = kvm_regs()
-            regs.rip = TestGuest.Layout.imageAddress
-            regs.rflags = longMode.flags(privilege: .user)
+            regs.rip = entry
+            regs.rflags = longMode.flags(privilege: privilege)
             regs.rdi = UInt64(index)
-            regs.rsi = TestGuest.Layout.bootInfoAddress
+            regs.rsi = startArgument
             try vcpu.setRegisters(regs)
-            if index > 0 { try vcpu.makeRunnable() }  // no INIT/SIPI: enter at our registers
+            // The test guest's APs enter at our registers (no INIT/SIPI); Linux's APs wait
+            // for the INIT/SIPI its SMP bring-up sends through the in-kernel local APIC.
+            if index > 0 && options.kernelFD == nil { try vcpu.makeRunnable() }
             if index == 0 { tscKHz = try vcpu.tscKHz() }
             vcpus.append(vcpu)
         }
         self.vcpus = vcpus
         self.tscKHz = tscKHz
+        guard options.kernelFD == nil else { return }
 
         // struct boot_info (Guest/layout.h), then the command line.
         let info = TestGuest.Layout.bootInfoAddress

@@ -10,6 +10,7 @@ struct WorkerThreads {
     let state: RunState
     let serial: SerialPort
     let escapeProbe: EscapeProbe?
+    let memory: GuestMemory
     let mode: FilterMode
     let statusFD: Int32?
 
@@ -24,6 +25,9 @@ struct WorkerThreads {
         return true
     }
 
+    /// The i8042 keyboard controller's command port; 0xFE pulses the CPU reset line.
+    static let i8042Command: UInt16 = 0x64
+
     /// `vcpuN`: KVM_RUN and the port exits it returns, emulated in place.
     func vcpu(_ vcpu: VCPU) {
         let name = Role.vcpu.threadName(index: Int(vcpu.id))
@@ -36,6 +40,9 @@ struct WorkerThreads {
             }
             switch exit {
             case .io(let io): handlePort(io, on: name)
+            case .mmio(_, let isWrite, let data, let length):
+                // Nothing is mapped there (yet): reads float high, writes vanish.
+                if !isWrite { for i in 0..<min(length, 8) { data[i] = 0xFF } }
             case .interrupted: continue
             case .shutdown:
                 state.fail("\(name): the guest triple-faulted (KVM_EXIT_SHUTDOWN)")
@@ -44,10 +51,23 @@ struct WorkerThreads {
                 state.fail("\(name): the guest halted with nothing to wake it")
                 state.parkForever()
             default:
-                state.fail("\(name): unexpected exit \(exit)")
+                state.fail("\(name): unexpected exit \(exit) \(whereTheGuestIs(vcpu))")
                 state.parkForever()
             }
         }
+    }
+
+    /// For an exit we cannot handle: the guest's RIP and the instruction bytes there (found
+    /// through the identity map, or Linux's kernel-text map at 0xffffffff80000000).
+    private func whereTheGuestIs(_ vcpu: VCPU) -> String {
+        guard let rip = try? vcpu.registers().rip else { return "" }
+        let physical = rip >= 0xFFFF_FFFF_8000_0000 ? rip - 0xFFFF_FFFF_8000_0000 : rip
+        var text = "at rip 0x\(String(rip, radix: 16))"
+        if let bytes = memory.pointer(at: physical, count: 16) {
+            text += ", bytes"
+            for i in 0..<16 { text += " " + String(bytes.load(fromByteOffset: i, as: UInt8.self), radix: 16) }
+        }
+        return text
     }
 
     private func handlePort(_ io: PortIO, on name: String) {
@@ -58,6 +78,9 @@ struct WorkerThreads {
             state.parkForever()
         case TestGuest.Port.park where io.isWrite: state.parkForever()
         case TestGuest.Port.null: break
+        case Self.i8042Command where io.isWrite && io.value & 0xFF == 0xFE:
+            state.powerOff(status: 0)  // i8042 pulse reset line (Linux reboot=k): the run ends
+            state.parkForever()
         case TestGuest.Port.escape where io.isWrite && io.size == 4:
             guard let probe = escapeProbe else { break }
             guard let request = probe.request(at: io.value) else { return state.fail("\(name): escape request outside guest memory") }

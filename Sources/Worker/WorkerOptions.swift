@@ -1,3 +1,4 @@
+import KVM
 import Sandbox
 import TestGuest
 
@@ -6,8 +7,12 @@ import TestGuest
 ///     bulkhead-worker --kvm-fd FD [--console-fd FD|none] [--report-fd FD] [--status-fd FD]
 ///                     [--memory MIB] [--cpus N] [--cmdline "STEP ..."]
 ///                     [--seccomp kill|trap|log|none] [--device escape-probe]
+///                     [--kernel-fd FD [--initrd-fd FD] [--append "..."]]
+///                     [--hide-cpuid FEATURE[,FEATURE...]]
 ///
-/// The parent opens /dev/kvm and every other file; the worker never opens a path.
+/// The parent opens /dev/kvm and every other file (kernel and initrd come from the block
+/// helper as fds); the worker never opens a path. Without --kernel-fd it boots the built-in
+/// test guest with --cmdline; with it, a Linux vmlinux or bzImage with --append.
 struct WorkerOptions {
     /// An open /dev/kvm fd (required).
     var kvmFD: Int32 = -1
@@ -22,11 +27,19 @@ struct WorkerOptions {
     var cmdline = "banner poweroff"
     var seccomp = FilterMode.kill
     var escapeProbe = false
+    /// A Linux kernel (ELF vmlinux or bzImage) to boot instead of the test guest.
+    var kernelFD: Int32?
+    var initrdFD: Int32?
+    var append = "console=ttyS0 earlyprintk=serial,ttyS0,115200 reboot=k panic=-1"
+    /// CPUID bits the guest must not see (e.g. `cx16`, which PVM's ring-0 emulator lacks).
+    var hiddenCPUID: [CPUIDFeature] = []
 
     static let usage = """
         usage: bulkhead-worker --kvm-fd FD [--console-fd FD|none] [--report-fd FD] [--status-fd FD]
                                [--memory MIB] [--cpus N] [--cmdline "STEP ..."]
                                [--seccomp kill|trap|log|none] [--device escape-probe]
+                               [--kernel-fd FD [--initrd-fd FD] [--append "..."]]
+                               [--hide-cpuid FEATURE[,FEATURE...]]
         """
 
     init(arguments: [String]) throws(WorkerError) {
@@ -50,7 +63,7 @@ struct WorkerOptions {
                 else { consoleFD = Int32(try number(flag, 0...65535)) }
             case "--report-fd": reportFD = Int32(try number(flag, 0...65535))
             case "--status-fd": statusFD = Int32(try number(flag, 0...65535))
-            case "--memory": memoryMiB = try number(flag, 4...4096)
+            case "--memory": memoryMiB = try number(flag, 4...3072)
             case "--cpus": cpus = try number(flag, 1...TestGuest.Layout.maxCPUs)
             case "--cmdline":
                 cmdline = try value(flag)
@@ -65,10 +78,21 @@ struct WorkerOptions {
                 let text = try value(flag)
                 guard text == "escape-probe" else { throw .usage("--device \(text): the only device is escape-probe") }
                 escapeProbe = true
+            case "--kernel-fd": kernelFD = Int32(try number(flag, 0...65535))
+            case "--initrd-fd": initrdFD = Int32(try number(flag, 0...65535))
+            case "--append": append = try value(flag)
+            case "--hide-cpuid":
+                for name in try value(flag).split(separator: ",") {
+                    guard let feature = CPUIDFeature(named: String(name)) else {
+                        throw .usage("--hide-cpuid \(name): known features are \(CPUIDFeature.known.map(\.name).joined(separator: ", "))")
+                    }
+                    hiddenCPUID.append(feature)
+                }
             case "--help", "-h": throw .usage(Self.usage)
             default: throw .usage("unknown option \(flag)\n\(Self.usage)")
             }
         }
         guard kvmFD >= 0 else { throw .usage("--kvm-fd is required\n\(Self.usage)") }
+        guard kernelFD != nil || initrdFD == nil else { throw .usage("--initrd-fd needs --kernel-fd") }
     }
 }

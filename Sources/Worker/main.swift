@@ -24,7 +24,7 @@ func runWorker() throws(WorkerError) -> Never {
     }
     let threads = WorkerThreads(
         state: state, serial: SerialPort(consoleFD: options.consoleFD),
-        escapeProbe: options.escapeProbe ? EscapeProbe(memory: machine.memory) : nil,
+        escapeProbe: options.escapeProbe ? EscapeProbe(memory: machine.memory) : nil, memory: machine.memory,
         mode: options.seccomp, statusFD: options.statusFD)
 
     do {

@@ -56,3 +56,21 @@ import Testing
         try vm.setIRQLine(4, high: false)
     }
 }
+
+@Suite struct CPUIDHidingTests {
+    @Test func hiddenFeatureBitsAreClearedInTheirLeaf() throws {
+        let fd = open("/dev/kvm", O_RDWR | O_CLOEXEC)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        let table = try KVMSystem(fd: FileDescriptor(rawValue: fd)).supportedCPUID()
+        let hidden = table.hiding(["cx16", "xsave", "pdpe1gb"].compactMap(CPUIDFeature.init(named:)))
+        let leaf1 = try #require(hidden.entries.first { $0.function == 1 })
+        #expect(leaf1.ecx & (1 << 13) == 0)
+        #expect(leaf1.ecx & (1 << 26) == 0)
+        let extended = try #require(hidden.entries.first { $0.function == 0x8000_0001 })
+        #expect(extended.edx & (1 << 26) == 0)
+        // Everything else is untouched.
+        let original1 = try #require(table.entries.first { $0.function == 1 })
+        #expect(leaf1.ecx | (1 << 13) | (1 << 26) == original1.ecx | (1 << 13) | (1 << 26))
+    }
+}

@@ -15,8 +15,13 @@ struct WorkerRun {
     /// Milliseconds from spawn to the first byte on the console (stdout), if any.
     let firstByteMilliseconds: Double?
 
-    /// Runs the worker; `statusFD`, when given, becomes the worker's fd 4.
-    static func run(_ arguments: [String], statusFD: Int32? = nil, timeoutSeconds: Double = 30) throws -> WorkerRun {
+    /// Runs the worker; `statusFD`, when given, becomes the worker's fd 4, and each of
+    /// `passing` (worker fd → our fd) is passed too. `stopWhen` ends the run early (SIGKILL)
+    /// once the console output satisfies it.
+    static func run(
+        _ arguments: [String], statusFD: Int32? = nil, passing: [Int32: Int32] = [:],
+        stopWhen: ((String) -> Bool)? = nil, timeoutSeconds: Double = 30
+    ) throws -> WorkerRun {
         let kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC)
         guard kvm >= 0 else { throw Failure("open /dev/kvm: errno \(errno)") }
         defer { close(kvm) }
@@ -31,6 +36,7 @@ struct WorkerRun {
         posix_spawn_file_actions_adddup2(&actions, out[1], 1)
         posix_spawn_file_actions_adddup2(&actions, err[1], 2)
         if let statusFD { posix_spawn_file_actions_adddup2(&actions, statusFD, 4) }
+        for (target, source) in passing { posix_spawn_file_actions_adddup2(&actions, source, target) }
 
         let path = workerPath()
         let argv: [UnsafeMutablePointer<CChar>?] = ([path, "--kvm-fd", "3"] + arguments).map { (s: String) in strdup(s) } + [nil]
@@ -66,6 +72,10 @@ struct WorkerRun {
                 if i == 0 {
                     if firstByte == nil { firstByte = monotonicMilliseconds() - start }
                     output += buffer[0..<n]
+                    if !killed, let stopWhen, stopWhen(String(decoding: output, as: UTF8.self)) {
+                        kill(pid, SIGKILL)
+                        killed = true
+                    }
                 } else {
                     errors += buffer[0..<n]
                 }
