@@ -26,7 +26,7 @@ public struct KVMSystem: Sendable {
 
     /// KVM_GET_SUPPORTED_CPUID: every leaf this host's KVM can offer a guest.
     public func supportedCPUID() throws -> CPUID {
-        var capacity = 64
+        var capacity = 256  // 75 leaves on this host; doubled on E2BIG
         while true {
             let buffer = CPUIDBuffer(capacity: capacity)
             do {

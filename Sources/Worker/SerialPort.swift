@@ -13,8 +13,6 @@ final class SerialPort: @unchecked Sendable {
     private let consoleFD: Int32?
     private var ier: UInt8 = 0, lcr: UInt8 = 0x03, mcr: UInt8 = 0x08, scr: UInt8 = 0
     private var dll: UInt8 = 0x0C, dlm: UInt8 = 0
-    /// Set once the first byte reached the console (for start-up timing).
-    private(set) var bytesWritten = 0
 
     init(consoleFD: Int32?) { self.consoleFD = consoleFD }
 
@@ -60,7 +58,6 @@ final class SerialPort: @unchecked Sendable {
     }
 
     private func transmit(_ byte: UInt8) {
-        bytesWritten += 1
         guard let fd = consoleFD else { return }
         var b = byte
         while Glibc.write(fd, &b, 1) < 0 && errno == EINTR {}

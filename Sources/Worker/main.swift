@@ -16,6 +16,11 @@ func runWorker() throws(WorkerError) -> Never {
     _ = bh_limit_malloc_arenas(8)
 
     let state = try RunState(reportFD: options.reportFD)
+    if !(getenv("SWIFT_BACKTRACE").map { String(cString: $0).contains("enable=no") } ?? false) {
+        // Swift's crash backtracer forks and execs a helper: under the filters a crash would
+        // then be reported as a forbidden call. The parent sets SWIFT_BACKTRACE=enable=no.
+        state.report("bulkhead-worker: warning: SWIFT_BACKTRACE=enable=no is not set")
+    }
     let machine: Machine
     do {
         machine = try Machine(kvm: KVMSystem(fd: FileDescriptor(rawValue: options.kvmFD)), options: options)
