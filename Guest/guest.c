@@ -1,7 +1,8 @@
 /* Bulkhead's test guest: runs the steps of its command line in order, in ring 3, and
  * powers off through PORT_POWEROFF. Freestanding: no libc, no interrupts, no ring-0 code.
- * Steps: banner, cpus, sleep=MS, exits=N, escape=SYSCALL[,ARG...][@io], poweroff, and
- * triple-fault (an exception with no IDT: tests the VMM's error path). */
+ * Steps: banner, cpus, sleep=MS, exits=N, escape=SYSCALL[,ARG...][@io], poweroff,
+ * cpuid=LEAF[,SUBLEAF] (prints what the VMM's CPUID table says), and triple-fault (an
+ * exception with no IDT: tests the VMM's error path). */
 #include "layout.h"
 
 static volatile struct boot_info *const boot = (struct boot_info *)BOOT_INFO_ADDR;
@@ -97,6 +98,27 @@ static __attribute__((noreturn)) void fail(const char *what, struct word w) {
 }
 
 /* ---- steps ---- */
+static void puthex(uint32_t v) {
+    puts("0x");
+    for (int i = 28; i >= 0; i -= 4) putc("0123456789abcdef"[(v >> i) & 0xF]);
+}
+
+static void step_cpuid(int64_t leaf, int64_t subleaf) {
+    uint32_t a, b, c, d;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"((uint32_t)leaf), "c"((uint32_t)subleaf));
+    puts("cpuid ");
+    puthex((uint32_t)leaf);
+    puts(": eax=");
+    puthex(a);
+    puts(" ebx=");
+    puthex(b);
+    puts(" ecx=");
+    puthex(c);
+    puts(" edx=");
+    puthex(d);
+    putc('\n');
+}
+
 static void step_banner(void) {
     puts("bulkhead test guest: ");
     putu(boot->cpus);
@@ -218,6 +240,14 @@ static void run_step(struct word step) {
         if (!number(value, &n) || n < 0 || n > 100000000) fail("malformed exits", value);
         step_exits(n);
     } else if (has_value && equals(step, "escape")) step_escape(value);
+    else if (has_value && equals(step, "cpuid")) {
+        struct word sub;
+        int64_t subleaf = 0;
+        int has_sub = split(&value, ',', &sub);
+        if (!number(value, &n) || n < 0 || n > 0xFFFFFFFFLL || (has_sub && (!number(sub, &subleaf) || subleaf < 0)))
+            fail("malformed cpuid", value);
+        step_cpuid(n, subleaf);
+    }
     else {
         if (has_value) step.n = (uint32_t)(value.p + value.n - step.p);
         fail("unknown step", step);

@@ -85,3 +85,12 @@ import Testing
         #expect(run.errors.contains("KVM_GET_API_VERSION"))
     }
 }
+
+extension WorkerBootTests {
+    @Test func cpuidStepPrintsTheFourRegisters() throws {
+        let run = try WorkerRun.run(["--cmdline", "cpuid=0 cpuid=7,0"])
+        #expect(run.ending == .exited(0), "\(run.errors)")
+        #expect(run.lines.count == 2)
+        #expect(run.lines.allSatisfy { $0.hasPrefix("cpuid 0x0000000") && $0.contains(" edx=0x") })
+    }
+}
