@@ -34,7 +34,7 @@ import Testing
         let hide = Self.isPVM ? ["--hide-cpuid", "cx16"] : []
         let run = try WorkerRun.run(
             ["--memory", "256", "--kernel-fd", "5", "--append", append] + hide, passing: [5: kernel],
-            stopWhen: { $0.contains("Command line: \(append)") }, timeoutSeconds: 60)
+            stopWhen: { output, _ in output.contains("Command line: \(append)") }, timeoutSeconds: 60)
         #expect(run.output.contains("Linux version "), "\(run.output.suffix(2000)) \(run.errors)")
         #expect(run.output.contains("Command line: \(append)"))
         print("Debian vmlinux: first serial byte after \(run.firstByteMilliseconds ?? -1) ms")

@@ -16,11 +16,11 @@ struct WorkerRun {
     let firstByteMilliseconds: Double?
 
     /// Runs the worker; `statusFD`, when given, becomes the worker's fd 4, and each of
-    /// `passing` (worker fd → our fd) is passed too. `stopWhen` ends the run early (SIGKILL)
-    /// once the console output satisfies it.
+    /// `passing` (worker fd → our fd) is passed too. `stopWhen` sees the console output so far (and
+    /// the worker's pid, to look at it while it runs) and ends the run early (SIGKILL).
     static func run(
         _ arguments: [String], statusFD: Int32? = nil, passing: [Int32: Int32] = [:],
-        stopWhen: ((String) -> Bool)? = nil, timeoutSeconds: Double = 30
+        stopWhen: ((String, pid_t) -> Bool)? = nil, timeoutSeconds: Double = 30
     ) throws -> WorkerRun {
         let kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC)
         guard kvm >= 0 else { throw Failure("open /dev/kvm: errno \(errno)") }
@@ -72,7 +72,7 @@ struct WorkerRun {
                 if i == 0 {
                     if firstByte == nil { firstByte = monotonicMilliseconds() - start }
                     output += buffer[0..<n]
-                    if !killed, let stopWhen, stopWhen(String(decoding: output, as: UTF8.self)) {
+                    if !killed, let stopWhen, stopWhen(String(decoding: output, as: UTF8.self), pid) {
                         kill(pid, SIGKILL)
                         killed = true
                     }
