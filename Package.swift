@@ -78,15 +78,20 @@ let package = Package(
             path: "Sources/KVM"),
         .plugin(name: "TestGuestBuilder", capability: .buildTool(), path: "Plugins/TestGuestBuilder"),
         .target(name: "TestGuest", path: "Sources/TestGuest", plugins: ["TestGuestBuilder"]),
+        // Device models the vCPU and io threads run: the 16550 UART (virtio later).
+        .target(
+            name: "Devices",
+            dependencies: ["KVM", .product(name: "SystemPackage", package: "swift-system")],
+            path: "Sources/Devices"),
         .executableTarget(
             name: "bulkhead-worker",
             dependencies: [
-                "KVM", "Sandbox", "TestGuest", "CShim",
+                "KVM", "Devices", "Sandbox", "TestGuest", "CShim",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Sources/Worker"),
         .testTarget(
-            name: "WorkerTests", dependencies: ["KVM", "Sandbox", "TestGuest", "CShim"],
+            name: "WorkerTests", dependencies: ["KVM", "Devices", "Sandbox", "TestGuest", "CShim"],
             path: "Tests/WorkerTests"),
 
         // The helper IPC protocol: SEQPACKET transport, wire codec, command catalog, request loop.

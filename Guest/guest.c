@@ -126,7 +126,7 @@ static void step_banner(void) {
 }
 
 static void step_cpus(void) {
-    uint64_t deadline = rdtsc() + boot->tsc_khz * 2000;  /* 2 s */
+    uint64_t deadline = rdtsc() + boot->tsc_khz * 10000;  /* 10 s: APs may wait for a busy host CPU */
     while (__atomic_load_n(&checked_in, __ATOMIC_ACQUIRE) < boot->cpus && rdtsc() < deadline) pause();
     uint32_t n = __atomic_load_n(&checked_in, __ATOMIC_ACQUIRE);
     puts("cpus: ");

@@ -15,6 +15,7 @@ const unsigned long bh_kvm_set_tss_addr = KVM_SET_TSS_ADDR;
 const unsigned long bh_kvm_create_irqchip = KVM_CREATE_IRQCHIP;
 const unsigned long bh_kvm_create_pit2 = KVM_CREATE_PIT2;
 const unsigned long bh_kvm_irq_line = KVM_IRQ_LINE;
+const unsigned long bh_kvm_irqfd = KVM_IRQFD;
 const unsigned long bh_kvm_run = KVM_RUN;
 const unsigned long bh_kvm_get_regs = KVM_GET_REGS;
 const unsigned long bh_kvm_set_regs = KVM_SET_REGS;

@@ -102,6 +102,14 @@ public struct PortIO {
     /// `size * count` bytes inside the kvm_run page.
     public let data: UnsafeMutablePointer<UInt8>
 
+    public init(port: UInt16, isWrite: Bool, size: Int, count: Int, data: UnsafeMutablePointer<UInt8>) {
+        self.port = port
+        self.isWrite = isWrite
+        self.size = size
+        self.count = count
+        self.data = data
+    }
+
     /// The first access's value, little-endian, for a write.
     public var value: UInt32 {
         var v: UInt32 = 0

@@ -51,6 +51,15 @@ public final class VirtualMachine: @unchecked Sendable {
         _ = try kvmIoctl(fd, bh_kvm_irq_line, "KVM_IRQ_LINE", &level)
     }
 
+    /// KVM_IRQFD: every write to `eventFD` pulses interrupt line `gsi` (an edge), so a
+    /// device can interrupt the guest with a plain write(2) instead of an ioctl.
+    public func attachIRQFD(_ eventFD: FileDescriptor, gsi: UInt32) throws {
+        var irqfd = kvm_irqfd()
+        irqfd.fd = UInt32(eventFD.rawValue)
+        irqfd.gsi = gsi
+        _ = try kvmIoctl(fd, bh_kvm_irqfd, "KVM_IRQFD", &irqfd)
+    }
+
     /// KVM_CREATE_VCPU with `id` (also its APIC id), and the mmap of its kvm_run page.
     public func createVCPU(id: UInt32) throws -> VCPU {
         let size = try system.vcpuMmapSize()

@@ -1,4 +1,5 @@
 import CShim
+import Devices
 import Glibc
 import KVM
 import SystemPackage
@@ -12,6 +13,8 @@ struct Machine {
     let memory: GuestMemory
     let vcpus: [VCPU]
     let tscKHz: UInt64
+    /// irqfd for the UART's IRQ 4: the vCPU thread interrupts the guest with a write(2).
+    let serialInterrupt: FileDescriptor
 
     /// Guest-physical address for KVM's private TSS pages (Intel), above 4 GiB of RAM space.
     static let kvmTSSAddress: UInt64 = 0xFFFB_D000
@@ -23,6 +26,10 @@ struct Machine {
         try vm.setTSSAddress(Self.kvmTSSAddress)
         try vm.createIRQChip()
         try vm.createPIT()
+        let irqfd = bh_eventfd_cloexec(0)
+        guard irqfd >= 0 else { throw KVMError.system(call: "eventfd", errno: Errno(rawValue: -irqfd)) }
+        serialInterrupt = FileDescriptor(rawValue: irqfd)
+        try vm.attachIRQFD(serialInterrupt, gsi: SerialPort.irq)
 
         let longMode = LongMode()
         let privilege: LongMode.Privilege

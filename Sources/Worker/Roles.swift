@@ -1,4 +1,5 @@
 import CShim
+import Devices
 import Glibc
 import KVM
 import Sandbox

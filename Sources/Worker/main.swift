@@ -2,6 +2,7 @@
 // argv/fd contract. Order matters: build the VM, load `worker-base` process-wide, then
 // start threads that each stack their role filter before running guest-driven code.
 import CShim
+import Devices
 import Glibc
 import KVM
 import Sandbox
@@ -28,7 +29,8 @@ func runWorker() throws(WorkerError) -> Never {
         throw .setup("cannot build the VM: \(error)")
     }
     let threads = WorkerThreads(
-        state: state, serial: SerialPort(consoleFD: options.consoleFD),
+        state: state,
+        serial: SerialPort(consoleFD: options.consoleFD, interrupt: IRQEventFD(fd: machine.serialInterrupt)),
         escapeProbe: options.escapeProbe ? EscapeProbe(memory: machine.memory) : nil, memory: machine.memory,
         mode: options.seccomp, statusFD: options.statusFD)
 

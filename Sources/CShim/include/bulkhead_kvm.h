@@ -21,6 +21,7 @@ extern const unsigned long bh_kvm_set_tss_addr;
 extern const unsigned long bh_kvm_create_irqchip;
 extern const unsigned long bh_kvm_create_pit2;
 extern const unsigned long bh_kvm_irq_line;
+extern const unsigned long bh_kvm_irqfd;
 // vCPU requests.
 extern const unsigned long bh_kvm_run;
 extern const unsigned long bh_kvm_get_regs;
