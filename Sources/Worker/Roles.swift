@@ -14,6 +14,8 @@ struct WorkerThreads {
     let memory: GuestMemory
     let mode: FilterMode
     let statusFD: Int32?
+    /// The built-in test guest's private ports (park) exist only when it is the guest.
+    let runsTestGuest: Bool
 
     private func confine(_ name: String, as role: Role) -> Bool {
         do {
@@ -77,7 +79,7 @@ struct WorkerThreads {
         case TestGuest.Port.poweroff where io.isWrite:
             state.powerOff(status: Int32(io.value & 0xFF))
             state.parkForever()
-        case TestGuest.Port.park where io.isWrite: state.parkForever()
+        case TestGuest.Port.park where io.isWrite && runsTestGuest: state.parkForever()
         case TestGuest.Port.null: break
         case Self.i8042Command where io.isWrite && io.value & 0xFF == 0xFE:
             state.powerOff(status: 0)  // i8042 pulse reset line (Linux reboot=k): the run ends

@@ -32,7 +32,8 @@ func runWorker() throws(WorkerError) -> Never {
         state: state,
         serial: SerialPort(consoleFD: options.consoleFD, interrupt: IRQEventFD(fd: machine.serialInterrupt)),
         escapeProbe: options.escapeProbe ? EscapeProbe(memory: machine.memory) : nil, memory: machine.memory,
-        mode: options.seccomp, statusFD: options.statusFD)
+        mode: options.seccomp, statusFD: options.statusFD,
+        runsTestGuest: options.kernelFD == nil)
 
     do {
         try Confinement.confineProcess(
