@@ -1,4 +1,6 @@
 import Foundation
+import KVM
+import SystemPackage
 import Testing
 
 /// Debian's own kernel through the worker: an ELF vmlinux from the block helper's fd (here
@@ -21,6 +23,21 @@ import Testing
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw Failure("debian-vmlinux.py failed") }
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func debianBzImageLoadsThroughItsSetupHeader() throws {
+        let vmlinuz = URL(fileURLWithPath: try Self.debianVmlinux()).deletingLastPathComponent().appendingPathComponent("vmlinuz").path
+        let fd = open(vmlinuz, O_RDONLY | O_CLOEXEC)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        let memory = try GuestMemory(size: 256 << 20)
+        let loaded = try LinuxBoot.load(
+            kernel: KernelFile(fd: FileDescriptor(rawValue: fd)), initrd: nil as KernelFile?,
+            commandLine: "console=ttyS0", into: memory)
+        #expect(loaded.entry == 0x10_0200)  // startup_64 of the decompressor
+        #expect(try memory.load(UInt16.self, at: loaded.bootParams + 0x1FE) == 0xAA55)
+        #expect(try memory.load(UInt16.self, at: loaded.bootParams + 0x206) >= 0x020C)
+        #expect(try memory.load(UInt32.self, at: loaded.bootParams + 0x228) == UInt32(LinuxBoot.commandLineAddress))
     }
 
     @Test(.timeLimit(.minutes(3)))
