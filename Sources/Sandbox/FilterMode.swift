@@ -3,7 +3,7 @@ public enum FilterMode: String, CaseIterable, Sendable {
     /// SECCOMP_RET_KILL_PROCESS: the whole process dies with SIGSYS. The default.
     case kill
     /// SECCOMP_RET_TRAP: a SIGSYS handler reports the call, then the process exits 159.
-    /// rt_sigaction and sigaltstack are refused once the handler is in.
+    /// Once the handler is in, sigaltstack and rt_sigaction for SIGSYS are refused.
     case trap
     /// SECCOMP_RET_LOG: allowed and logged by the kernel. For profiling; never the default.
     case log

@@ -1,5 +1,6 @@
 import CSeccomp
 import CShim
+import Glibc
 import SystemPackage
 
 /// A profile compiled by libseccomp into a BPF program for one mode: default action per
@@ -9,9 +10,20 @@ import SystemPackage
 public final class SeccompFilter {
     private let context: scmp_filter_ctx
 
-    /// The calls refused in trap mode even if the profile allows them: with them, a
-    /// compromised thread could replace or starve the SIGSYS reporter.
-    static let trapModeRefusals: Set<String> = ["rt_sigaction", "sigaltstack"]
+    /// Trap mode keeps the SIGSYS reporter in place: sigaltstack is refused, and
+    /// rt_sigaction only for other signals (glibc installs its SIGSETXID handler at the
+    /// first pthread_create, after the filter is in).
+    static func trapModeRules(_ name: String, _ rules: [SyscallRule]) -> [SyscallRule] {
+        switch name {
+        case "sigaltstack": return []
+        case "rt_sigaction":
+            let notSigsys = ArgumentCondition.arg(0, .notEqual(UInt64(SIGSYS)))
+            return rules.map {
+                SyscallRule(syscall: name, conditions: $0.conditions + [notSigsys], answer: $0.answer, reason: $0.reason)
+            }
+        default: return rules
+        }
+    }
 
     public init(profile: Profile, mode: FilterMode) throws {
         precondition(mode != .none, "mode none installs no filter")
@@ -32,8 +44,7 @@ public final class SeccompFilter {
         try set(SCMP_FLTATR_CTL_TSYNC, 0)
         try set(SCMP_FLTATR_CTL_OPTIMIZE, 2)
         for (name, rules) in profile.allowList {
-            if mode == .trap && Self.trapModeRefusals.contains(name) { continue }
-            for rule in rules { try add(rule) }
+            for rule in mode == .trap ? Self.trapModeRules(name, rules) : rules { try add(rule) }
         }
     }
 
