@@ -13,8 +13,13 @@ cache = sys.argv[1] if len(sys.argv) > 1 else os.path.expanduser("~/.cache/bulkh
 vmlinux = os.path.join(cache, "vmlinux")
 if not os.path.exists(vmlinux):
     os.makedirs(cache, exist_ok=True)
-    depends = subprocess.run(["apt-cache", "depends", "linux-image-amd64"], check=True,
-                             capture_output=True, text=True).stdout
+    query = ["apt-cache", "depends", "linux-image-amd64"]
+    found = subprocess.run(query, capture_output=True, text=True)
+    if found.returncode != 0 or "linux-image-" not in found.stdout:
+        # A fresh machine may have no package lists yet.
+        subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
+        found = subprocess.run(query, check=True, capture_output=True, text=True)
+    depends = found.stdout
     package = next(l.split()[1] for l in depends.splitlines()
                    if "Depends:" in l and "linux-image-" in l)
     subprocess.run(["apt-get", "download", package], cwd=cache, check=True, capture_output=True)
