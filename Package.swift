@@ -106,5 +106,31 @@ let package = Package(
         .executableTarget(
             name: "bulkhead-protocol-bench", dependencies: ["BulkheadProtocol", "CShim"],
             path: "Benchmarks/ProtocolBench"),
+
+        // The three helpers (Helpers/README.md): Foundation-free, confined before their first
+        // request. HelperSupport is their shared start-up: argv, fd hygiene, confinement, serve.
+        .target(
+            name: "HelperSupport",
+            dependencies: [
+                "BulkheadProtocol", "Sandbox", "CShim", .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Helpers/Support"),
+        .executableTarget(
+            name: "bulkhead-block", dependencies: ["HelperSupport", "HostAccess", "BulkheadProtocol"],
+            path: "Helpers/block"),
+        .executableTarget(
+            name: "bulkhead-net",
+            dependencies: [
+                "HelperSupport", "HostAccess", "BulkheadProtocol",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Helpers/net"),
+        .executableTarget(
+            name: "bulkhead-exec", dependencies: ["HelperSupport", "HostAccess", "BulkheadProtocol"],
+            path: "Helpers/exec"),
+        // Spawns the built helpers beside the test binary and drives them through the protocol.
+        .testTarget(
+            name: "HelperTests", dependencies: ["BulkheadProtocol", "HelperSupport", "CShim"],
+            path: "Tests/HelperTests"),
     ]
 )

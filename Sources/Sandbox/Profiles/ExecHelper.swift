@@ -25,6 +25,10 @@ extension Profile {
             .allow("sched_yield", because: "spin-wait loops in hook programs"),
             .allow("sysinfo", because: "hook programs read memory figures"),
             .allow("getcpu", because: "hook programs ask where they run"),
+            // @network-io is excluded (no socket may be created or connected); the helper
+            // still serves requests on the socket it inherited.
+            .allow("recvmsg", because: "requests from the peer on the inherited socket"),
+            .allow("sendmsg", because: "replies to the peer on the inherited socket"),
             .fail("unshare", errno: 1 /* EPERM */, because: "no new namespaces for hooks"),
             .fail("setns", errno: 1 /* EPERM */, because: "no joining other namespaces"),
         ])
