@@ -39,6 +39,8 @@ let package = Package(
             dependencies: [
                 "Sandbox",
                 "BulkheadProtocol",
+                "CShim",
+                "JSONText",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -86,13 +88,15 @@ let package = Package(
         .executableTarget(
             name: "bulkhead-worker",
             dependencies: [
-                "KVM", "Devices", "Sandbox", "TestGuest", "CShim",
+                "KVM", "Devices", "Sandbox", "TestGuest", "CShim", "BulkheadProtocol",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Sources/Worker"),
         .testTarget(
             name: "WorkerTests", dependencies: ["KVM", "Devices", "Sandbox", "TestGuest", "CShim"],
             path: "Tests/WorkerTests"),
+        // Drives the real `bulkhead` executable: run, check, devices, policy, supervision.
+        .testTarget(name: "ParentTests", dependencies: [], path: "Tests/ParentTests"),
 
         // The helper IPC protocol: SEQPACKET transport, wire codec, command catalog, request loop.
         .target(

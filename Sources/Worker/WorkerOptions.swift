@@ -8,6 +8,7 @@ import TestGuest
 ///                     [--memory MIB] [--cpus N] [--cmdline "STEP ..."]
 ///                     [--seccomp kill|trap|log|none] [--device escape-probe]
 ///                     [--kernel-fd FD [--initrd-fd FD] [--append "..."]]
+///                     [--block-socket-fd FD --kernel PATH [--initrd PATH] [--append "..."]]
 ///                     [--hide-cpuid FEATURE[,FEATURE...]]
 ///
 /// The parent opens /dev/kvm and every other file (kernel and initrd come from the block
@@ -30,6 +31,11 @@ struct WorkerOptions {
     /// A Linux kernel (ELF vmlinux or bzImage) to boot instead of the test guest.
     var kernelFD: Int32?
     var initrdFD: Int32?
+    /// The block helper's socket: kernel and initrd paths are asked of it (FileRequests),
+    /// before confinement, and its fds are used as --kernel-fd/--initrd-fd are.
+    var blockSocketFD: Int32?
+    var kernelPath: String?
+    var initrdPath: String?
     var append = "console=ttyS0 earlyprintk=serial,ttyS0,115200 reboot=k panic=-1"
     /// CPUID bits the guest must not see (e.g. `cx16`, which PVM's ring-0 emulator lacks).
     var hiddenCPUID: [CPUIDFeature] = []
@@ -39,6 +45,7 @@ struct WorkerOptions {
                                [--memory MIB] [--cpus N] [--cmdline "STEP ..."]
                                [--seccomp kill|trap|log|none] [--device escape-probe]
                                [--kernel-fd FD [--initrd-fd FD] [--append "..."]]
+                               [--block-socket-fd FD --kernel PATH [--initrd PATH] [--append "..."]]
                                [--hide-cpuid FEATURE[,FEATURE...]]
         """
 
@@ -80,6 +87,9 @@ struct WorkerOptions {
                 escapeProbe = true
             case "--kernel-fd": kernelFD = Int32(try number(flag, 0...65535))
             case "--initrd-fd": initrdFD = Int32(try number(flag, 0...65535))
+            case "--block-socket-fd": blockSocketFD = Int32(try number(flag, 0...65535))
+            case "--kernel": kernelPath = try value(flag)
+            case "--initrd": initrdPath = try value(flag)
             case "--append": append = try value(flag)
             case "--hide-cpuid":
                 for name in try value(flag).split(separator: ",") {
@@ -94,5 +104,10 @@ struct WorkerOptions {
         }
         guard kvmFD >= 0 else { throw .usage("--kvm-fd is required\n\(Self.usage)") }
         guard kernelFD != nil || initrdFD == nil else { throw .usage("--initrd-fd needs --kernel-fd") }
+        guard (kernelPath == nil && initrdPath == nil) || blockSocketFD != nil else {
+            throw .usage("--kernel and --initrd need --block-socket-fd (the worker never opens a path)")
+        }
+        guard kernelPath != nil || initrdPath == nil else { throw .usage("--initrd needs --kernel") }
+        guard kernelPath == nil || kernelFD == nil else { throw .usage("--kernel and --kernel-fd exclude each other") }
     }
 }

@@ -9,7 +9,8 @@ import Sandbox
 import SystemPackage
 
 func runWorker() throws(WorkerError) -> Never {
-    let options = try WorkerOptions(arguments: Array(CommandLine.arguments.dropFirst()))
+    var options = try WorkerOptions(arguments: Array(CommandLine.arguments.dropFirst()))
+    try FileRequests.resolve(&options)
     _ = bh_set_parent_death_signal(SIGKILL)  // the VM never outlives its parent
     signal(SIGPIPE, SIG_IGN)  // a closed console is an error to report, not a death
     // glibc sizes its arena limit lazily, by reading /sys/devices/system/cpu/online once a

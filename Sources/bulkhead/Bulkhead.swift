@@ -5,5 +5,7 @@ struct Bulkhead: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bulkhead",
         abstract: "A KVM virtual machine monitor split into confined processes.",
-        subcommands: [ProfilesCommand.self, ProtocolCommand.self])
+        subcommands: [
+            RunCommand.self, CheckCommand.self, DevicesCommand.self, ProfilesCommand.self, ProtocolCommand.self,
+        ])
 }

@@ -1,0 +1,110 @@
+#define _GNU_SOURCE
+#include "bulkhead_parent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int bh_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int fd_count) {
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) < 0) return -errno;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(report[0]);
+        close(report[1]);
+        return -e;
+    }
+    if (pid == 0) {
+        int err = 0;
+        setpgid(0, 0);  // a terminal's Ctrl-C reaches the parent only; it ends the VM in order
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) { err = errno; goto fail; }
+        if (getppid() != parent) _exit(127);  // the parent died before PDEATHSIG was set
+        sigset_t all;
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+        // Move every source above the target range first, so no dup2 overwrites a later source.
+        int moved[64];
+        if (fd_count > 64) { err = EINVAL; goto fail; }
+        int floor = fd_count > report[1] ? fd_count : report[1] + 1;
+        for (int i = 0; i < fd_count; i++) {
+            moved[i] = -1;
+            if (fds[i] < 0) continue;
+            moved[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, floor);
+            if (moved[i] < 0) { err = errno; goto fail; }
+        }
+        int keep_report = fcntl(report[1], F_DUPFD_CLOEXEC, floor + 64);
+        if (keep_report < 0) { err = errno; goto fail; }
+        for (int i = 0; i < fd_count; i++) {
+            if (moved[i] < 0) { close(i); continue; }
+            if (dup2(moved[i], i) < 0) { err = errno; goto fail; }  // dup2 clears FD_CLOEXEC
+        }
+        // Everything from fd_count up is closed, except the CLOEXEC error pipe, which exec closes.
+        if (keep_report > fd_count) syscall(SYS_close_range, fd_count, keep_report - 1, 0);
+        syscall(SYS_close_range, keep_report + 1, ~0U, 0);
+        report[1] = keep_report;
+        execve(path, argv, envp);
+        err = errno;
+    fail:
+        (void)!write(report[1], &err, sizeof err);
+        _exit(127);
+    }
+    close(report[1]);
+    int err = 0;
+    ssize_t n;
+    do { n = read(report[0], &err, sizeof err); } while (n < 0 && errno == EINTR);
+    close(report[0]);
+    if (n == sizeof err) {
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        return -err;
+    }
+    return pid;
+}
+
+int bh_drop_all_capabilities(void) {
+    for (int cap = 0; cap <= 63; cap++) {
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+            if (errno == EINVAL) break;  // past cap_last_cap
+            return -errno;
+        }
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) return -errno;
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    if (syscall(SYS_capset, &header, data) < 0) return -errno;
+    return 0;
+}
+
+int bh_signalfd_blocking(const int *signals, int count) {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int i = 0; i < count; i++) sigaddset(&set, signals[i]);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) return -errno;
+    int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    return fd < 0 ? -errno : fd;
+}
+
+int bh_signalfd_read(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof info);
+    if (n < 0) return errno == EAGAIN ? 0 : -errno;
+    return n == sizeof info ? (int)info.ssi_signo : 0;
+}
+
+int bh_ppoll_ms(struct pollfd *fds, unsigned long count, long timeout_ms) {
+    struct timespec t = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000L};
+    int n = ppoll(fds, count, timeout_ms < 0 ? NULL : &t, NULL);
+    return n < 0 ? -errno : n;
+}

@@ -1,0 +1,113 @@
+import CShim
+import Glibc
+
+/// A process the parent started: fork+exec through `bh_spawn` with an explicit fd map
+/// (child fd i = `fds[i]`, -1 leaves it closed; every other fd closed), its own process
+/// group, PR_SET_PDEATHSIG(SIGKILL) and a clean environment.
+struct ChildProcess {
+    /// `worker`, `block`, `net` or `exec`: how reports name it.
+    let name: String
+    let pid: pid_t
+
+    /// Every child gets only this environment: no crash backtracer (it would fork and exec
+    /// under the filters) and the parent's pid, so an operator (and the tests) can find
+    /// every process of one VM in /proc/*/environ.
+    static func environment() -> [String] {
+        ["SWIFT_BACKTRACE=enable=no", "BULKHEAD_RUN=\(getpid())", "PATH=/usr/bin:/bin"]
+    }
+
+    static func spawn(name: String, executable: String, arguments: [String], fds: [Int32]) throws(LaunchError) -> ChildProcess {
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = environment().map { strdup($0) } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        let pid = fds.withUnsafeBufferPointer { map in
+            bh_spawn(executable, argv, envp, map.baseAddress, Int32(map.count))
+        }
+        guard pid > 0 else {
+            throw .system("cannot start \(name) (\(executable)): \(String(cString: strerror(-pid)))")
+        }
+        return ChildProcess(name: name, pid: pid)
+    }
+}
+
+/// Why a run could not be started; nothing is left running when it is thrown.
+enum LaunchError: Error, CustomStringConvertible {
+    /// A helper did not start or failed its handshake (exit 69).
+    case helper(String)
+    /// The parent could not do its own part: /dev/kvm, fork, sockets, sealing (exit 71).
+    case system(String)
+
+    var description: String {
+        switch self {
+        case .helper(let message), .system(let message): message
+        }
+    }
+
+    var exitStatus: Int32 {
+        switch self {
+        case .helper: ExitStatus.helperFailure
+        case .system: ExitStatus.systemError
+        }
+    }
+}
+
+/// How a reaped child ended, from wait4's status.
+enum ChildEnding: Equatable, CustomStringConvertible {
+    case exited(Int32)
+    case signaled(Int32)
+
+    init(waitStatus status: Int32) {
+        self = status & 0x7F == 0 ? .exited((status >> 8) & 0xFF) : .signaled(status & 0x7F)
+    }
+
+    var description: String {
+        switch self {
+        case .exited(let code): "exited with status \(code)"
+        case .signaled(let signal): "killed by signal \(signal) (\(Self.signalName(signal)))"
+        }
+    }
+
+    static func signalName(_ signal: Int32) -> String {
+        switch signal {
+        case SIGKILL: "SIGKILL"
+        case SIGTERM: "SIGTERM"
+        case SIGSYS: "SIGSYS"
+        case SIGSEGV: "SIGSEGV"
+        case SIGABRT: "SIGABRT"
+        case SIGINT: "SIGINT"
+        case SIGBUS: "SIGBUS"
+        case SIGILL: "SIGILL"
+        default: "signal \(signal)"
+        }
+    }
+}
+
+/// Lines to stderr with write(2) only: after sealing, stdio's first use could need calls
+/// the parent profile does not allow.
+enum StandardError {
+    static func line(_ text: String) {
+        var message = "bulkhead: " + text + "\n"
+        message.withUTF8 { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(2, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return }
+                offset += n
+            }
+        }
+    }
+
+    /// Raw bytes (a child's report lines), unchanged.
+    static func relay(_ bytes: ArraySlice<UInt8>) {
+        bytes.withUnsafeBufferPointer { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(2, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return }
+                offset += n
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+import BulkheadProtocol
+import Glibc
+import JSONText
+import Sandbox
+
+/// What a run starts, in order: the helpers that have something to serve, then the worker.
+/// Each with its executable, the profile it confines itself with, the resources it is
+/// declared and its exact argv. `bulkhead check` prints this; `bulkhead run` executes it.
+struct LaunchPlan {
+    struct Helper {
+        let kind: HelperKind
+        /// The option that makes this helper necessary (for messages and the policy).
+        let neededBy: String
+        /// The helper's own declarations (after the common `--socket-fd 3 --seccomp MODE`).
+        let declarations: [String]
+        let resources: [String]
+        var executableName: String { "bulkhead-\(kind.rawValue)" }
+        var profile: String { Role(rawValue: kind.rawValue)?.rawValue ?? kind.rawValue }
+    }
+
+    /// The worker's fd map: child fd → what the parent puts there.
+    enum WorkerFD {
+        static let kvm: Int32 = 3
+        static let report: Int32 = 4
+        static let status: Int32 = 5
+        static let console: Int32 = 6
+        static let blockSocket: Int32 = 7
+    }
+
+    let configuration: RunConfiguration
+    let helpers: [Helper]
+    let workerExecutable: String
+    let workerArguments: [String]
+    let workerResources: [String]
+
+    func executable(of helper: Helper) -> String { configuration.executableDirectory + "/" + helper.executableName }
+
+    /// The worker needs the block helper's socket when the guest's own files come from it.
+    var workerNeedsBlockSocket: Bool {
+        if case .linux = configuration.guest { return true }
+        return false
+    }
+
+    init(_ configuration: RunConfiguration) throws(ConfigurationError) {
+        self.configuration = configuration
+        helpers = Self.helpers(for: configuration)
+        workerExecutable = configuration.executableDirectory + "/bulkhead-worker"
+        for path in [workerExecutable] + helpers.map({ configuration.executableDirectory + "/" + $0.executableName }) {
+            guard access(path, X_OK) == 0 else {
+                throw ConfigurationError(path, "not found or not executable (--helpers DIR names where the executables are)")
+            }
+        }
+
+        var arguments = ["--kvm-fd", "\(WorkerFD.kvm)", "--report-fd", "\(WorkerFD.report)", "--status-fd", "\(WorkerFD.status)"]
+        var resources = ["/dev/kvm (opened by the parent)", "status socket", "report pipe"]
+        switch configuration.console {
+        case .stdout:
+            arguments += ["--console-fd", "1"]
+            resources.append("console stdout")
+        case .none:
+            arguments += ["--console-fd", "none"]
+        case .file(let path):
+            arguments += ["--console-fd", "\(WorkerFD.console)"]
+            resources.append("console \(path) (opened by the parent)")
+        }
+        arguments += [
+            "--memory", "\(configuration.memoryMiB)", "--cpus", "\(configuration.cpus)", "--seccomp", configuration.seccomp.rawValue,
+        ]
+        resources += ["memory \(configuration.memoryMiB) MiB", "vcpus \(configuration.cpus)"]
+        if configuration.escapeProbe {
+            arguments += ["--device", "escape-probe"]
+            resources.append("device escape-probe")
+        }
+        switch configuration.guest {
+        case .testGuest(let cmdline):
+            arguments += ["--cmdline", cmdline]
+            resources.append("guest built-in test guest: \(cmdline)")
+        case .linux(let kernel, let initrd, let append):
+            arguments += ["--block-socket-fd", "\(WorkerFD.blockSocket)", "--kernel", kernel]
+            resources.append("block socket")
+            resources.append("kernel \(kernel) (from the block helper)")
+            if let initrd {
+                arguments += ["--initrd", initrd]
+                resources.append("initrd \(initrd) (from the block helper)")
+            }
+            if let append { arguments += ["--append", append] }
+        }
+        for disk in configuration.disks {
+            resources.append("disk \(disk.path) \(disk.readOnly ? "ro" : "rw") (declared; attached in a later issue)")
+        }
+        for net in configuration.nets {
+            resources.append("net tap \(net.tap)\(net.mac.map { " mac \($0)" } ?? "") (declared; attached in a later issue)")
+        }
+        workerArguments = arguments
+        workerResources = resources
+    }
+
+    /// The helpers `configuration` needs, in start order. A helper with nothing to serve is
+    /// not started: no files, no block helper; no taps, no net helper; no hooks, no exec helper.
+    static func helpers(for configuration: RunConfiguration) -> [Helper] {
+        var helpers: [Helper] = []
+        var files: [(access: String, path: String, flag: String)] = []
+        if case .linux(let kernel, let initrd, _) = configuration.guest {
+            files.append(("ro", kernel, "--kernel \(kernel)"))
+            if let initrd { files.append(("ro", initrd, "--initrd \(initrd)")) }
+        }
+        for disk in configuration.disks {
+            files.append((disk.readOnly ? "ro" : "rw", disk.path, "--disk \(disk.path)"))
+        }
+        if let first = files.first {
+            helpers.append(
+                Helper(
+                    kind: .block, neededBy: first.flag,
+                    declarations: files.flatMap { ["--file", "\($0.access):\($0.path)"] },
+                    resources: files.map { "file \($0.access) \($0.path)" }))
+        }
+        if let first = configuration.nets.first {
+            helpers.append(
+                Helper(
+                    kind: .net, neededBy: "--net tap=\(first.tap)",
+                    declarations: configuration.nets.flatMap { ["--tap", $0.tap] },
+                    resources: ["/dev/net/tun"] + configuration.nets.map { "tap \($0.tap)" }))
+        }
+        if let first = configuration.hooks.first {
+            var declarations: [String] = []
+            for hook in configuration.hooks {
+                declarations += ["--hook", "\(hook.name)=\(hook.program)"]
+                for argument in hook.arguments { declarations += ["--hook-arg", "\(hook.name)=\(argument)"] }
+            }
+            if let timeout = configuration.hookTimeoutMs { declarations += ["--hook-timeout-ms", "\(timeout)"] }
+            helpers.append(
+                Helper(
+                    kind: .exec, neededBy: "--hook \(first.name)", declarations: declarations,
+                    resources: configuration.hooks.map { (["hook \($0.name) \($0.program)"] + $0.arguments).joined(separator: " ") }))
+        }
+        return helpers
+    }
+
+    func helperArguments(_ helper: Helper) -> [String] {
+        ["--socket-fd", "3", "--seccomp", configuration.seccomp.rawValue] + helper.declarations
+    }
+
+    static let workerProfile = "worker-base + control, vcpuN, io"
+
+    /// `bulkhead check`'s output.
+    func rendered(json: Bool) -> String {
+        var processes: [(name: String, executable: String, profile: String, resources: [String])] = helpers.map {
+            ($0.kind.rawValue, executable(of: $0), $0.profile, $0.resources)
+        }
+        processes.append(("worker", workerExecutable, Self.workerProfile, workerResources))
+        if json {
+            let list: [JSONValue] = processes.map { process in
+                .object([
+                    ("name", .string(process.name)), ("executable", .string(process.executable)),
+                    ("profile", .string(process.profile)), ("resources", .array(process.resources.map { .string($0) })),
+                ])
+            }
+            return JSONValue.object([("processes", .array(list))]).rendered() + "\n"
+        }
+        var out = ""
+        for (index, process) in processes.enumerated() {
+            out += "\(index + 1). \(process.name): \(process.executable)\n   profile: \(process.profile)\n"
+            for resource in process.resources { out += "   - \(resource)\n" }
+        }
+        out += "then: the parent seals itself (profile parent) and supervises\n"
+        return out
+    }
+}

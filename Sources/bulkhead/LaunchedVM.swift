@@ -1,0 +1,131 @@
+import BulkheadProtocol
+import Glibc
+import SystemPackage
+
+/// The processes of one VM once `start` has launched them (DESIGN.md §2 steps 2-4), and the
+/// fds the parent keeps to supervise them. Everything else it opened is closed again.
+struct LaunchedVM {
+    var helpers: [ChildProcess] = []
+    /// The parent's end of each helper's socket, kept while the VM runs: a helper exits when
+    /// its peer hangs up, so closing these is how the parent ends helpers gracefully.
+    var helperSockets: [SeqPacketSocket] = []
+    var worker: ChildProcess?
+    /// Read end of the worker's report pipe (errors and the trap-mode line).
+    var reportFD: Int32 = -1
+    /// The parent's end of the worker's status socket (`ready`, `poweroff N`).
+    var statusFD: Int32 = -1
+
+    static let handshakeTimeoutMicroseconds = 2_000_000
+
+    /// Starts every helper of `plan` and waits for its handshake, then opens /dev/kvm and
+    /// starts the worker. On failure whatever was started is killed and reaped.
+    static func start(_ plan: LaunchPlan) throws(LaunchError) -> LaunchedVM {
+        var vm = LaunchedVM()
+        do {
+            try vm.launch(plan)
+        } catch {
+            vm.killAll()
+            throw error
+        }
+        return vm
+    }
+
+    private mutating func launch(_ plan: LaunchPlan) throws(LaunchError) {
+        let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
+        guard devNull >= 0 else { throw .system("open /dev/null: \(String(cString: strerror(errno)))") }
+        defer { close(devNull) }
+
+        for helper in plan.helpers {
+            let (mine, theirs): (SeqPacketSocket, SeqPacketSocket)
+            do { (mine, theirs) = try SeqPacketSocket.pair() } catch { throw .system("socketpair: \(error)") }
+            helperSockets.append(mine)
+            let child: ChildProcess
+            do {
+                defer { theirs.close() }
+                child = try ChildProcess.spawn(
+                    name: helper.kind.rawValue, executable: plan.executable(of: helper),
+                    arguments: plan.helperArguments(helper), fds: [devNull, 1, 2, theirs.fileDescriptor.rawValue])
+            } catch {
+                throw .helper("\(helper.kind.rawValue) helper: \(error)")
+            }
+            helpers.append(child)
+            do {
+                try mine.setReceiveTimeout(microseconds: Self.handshakeTimeoutMicroseconds)
+                let reply = try RequestClient(socket: mine).hello()
+                try mine.setReceiveTimeout(microseconds: 0)
+                guard reply.helper == helper.kind.rawValue || reply.helper == "bulkhead-\(helper.kind.rawValue)" else {
+                    throw LaunchError.helper("\(helper.kind.rawValue) helper (pid \(child.pid)) answered hello as \(reply.helper)")
+                }
+            } catch let error as LaunchError {
+                throw error
+            } catch {
+                throw .helper("\(helper.kind.rawValue) helper (pid \(child.pid)) failed its handshake: \(Self.why(error, child))")
+            }
+        }
+
+        let kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC)
+        guard kvm >= 0 else { throw .system("open /dev/kvm: \(String(cString: strerror(errno)))") }
+        defer { close(kvm) }
+        var report: [Int32] = [-1, -1]
+        guard pipe(&report) == 0, fcntl(report[0], F_SETFD, FD_CLOEXEC) == 0, fcntl(report[1], F_SETFD, FD_CLOEXEC) == 0 else { throw .system("pipe: \(String(cString: strerror(errno)))") }
+        reportFD = report[0]
+        defer { close(report[1]) }
+        let (statusMine, statusTheirs): (SeqPacketSocket, SeqPacketSocket)
+        do { (statusMine, statusTheirs) = try SeqPacketSocket.pair() } catch { throw .system("socketpair: \(error)") }
+        statusFD = statusMine.fileDescriptor.rawValue
+        defer { statusTheirs.close() }
+        var console: Int32 = -1
+        if case .file(let path) = plan.configuration.console {
+            console = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
+            guard console >= 0 else { throw .system("open --console \(path): \(String(cString: strerror(errno)))") }
+        }
+        defer { if console >= 0 { close(console) } }
+        var blockSocket: Int32 = -1
+        if plan.workerNeedsBlockSocket, let index = plan.helpers.firstIndex(where: { $0.kind == .block }) {
+            blockSocket = helperSockets[index].fileDescriptor.rawValue
+        }
+        typealias FD = LaunchPlan.WorkerFD
+        var map = [Int32](repeating: -1, count: Int(FD.blockSocket) + 1)
+        map[0] = devNull
+        map[1] = 1
+        map[2] = 2
+        map[Int(FD.kvm)] = kvm
+        map[Int(FD.report)] = report[1]
+        map[Int(FD.status)] = statusTheirs.fileDescriptor.rawValue
+        map[Int(FD.console)] = console
+        map[Int(FD.blockSocket)] = blockSocket
+        worker = try ChildProcess.spawn(name: "worker", executable: plan.workerExecutable, arguments: plan.workerArguments, fds: map)
+    }
+
+    /// What became of a helper whose handshake failed: its exit status if it already died.
+    private static func why(_ error: any Error, _ child: ChildProcess) -> String {
+        var status: Int32 = 0
+        for _ in 0..<20 {
+            if waitpid(child.pid, &status, WNOHANG) == child.pid {
+                return "it \(ChildEnding(waitStatus: status)) (its message, if any, is above)"
+            }
+            usleep(10_000)
+        }
+        if case ProtocolError.socket(_, let errno) = error, errno == .resourceTemporarilyUnavailable {
+            return "no answer within \(handshakeTimeoutMicroseconds / 1_000_000) s"
+        }
+        return "\(error)"
+    }
+
+    /// Startup failed: SIGKILL and reap everything started so far.
+    mutating func killAll() {
+        for child in helpers + (worker.map { [$0] } ?? []) {
+            kill(child.pid, SIGKILL)
+            var status: Int32 = 0
+            while waitpid(child.pid, &status, 0) < 0 && errno == EINTR {}
+        }
+        helperSockets.forEach { $0.close() }
+        if reportFD >= 0 { close(reportFD) }
+        if statusFD >= 0 { close(statusFD) }
+        helpers = []
+        helperSockets = []
+        worker = nil
+        reportFD = -1
+        statusFD = -1
+    }
+}

@@ -1,0 +1,19 @@
+import CShim
+import Glibc
+import Sandbox
+
+/// DESIGN.md §2 step 5: once the worker runs, the parent keeps only what supervision needs.
+/// Every fd it no longer needs was closed by `LaunchedVM.start` (and inherited ones at
+/// start-up); here it drops every capability, sets no-new-privileges and loads the
+/// `parent` profile (Sources/Sandbox/Profiles/SealedParent.swift).
+enum ParentSeal {
+    static func seal(mode: FilterMode) throws(LaunchError) {
+        let dropped = bh_drop_all_capabilities()
+        guard dropped == 0 else { throw .system("dropping capabilities: \(String(cString: strerror(-dropped)))") }
+        do {
+            try Confinement.confineProcess(as: .parent, mode: mode)
+        } catch {
+            throw .system("loading the parent profile: \(error)")
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import CShim
+import Glibc
+import Sandbox
+
+/// `bulkhead run [options]`: validate, apply the policy, start the helpers and the worker,
+/// seal, supervise, and exit with a status that says what happened (ExitStatus).
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a VM: the built-in test guest by default, or --kernel.",
+        discussion: """
+            Exit status: 0 the guest powered off cleanly; the guest's own failure status;
+            64 usage; 65 bad configuration or policy refusal (nothing started); 69 a helper
+            failed; 70 the worker failed; 71 the parent could not start the VM; 130/143
+            stopped by SIGINT/SIGTERM; 159 a forbidden call (report on stderr).
+            """)
+
+    @OptionGroup var options: RunOptions
+
+    func run() throws {
+        // Nothing inherited beyond stdio reaches the helpers, the worker or the sealed parent.
+        _ = bh_close_from(3)
+        let plan: LaunchPlan
+        do {
+            plan = try Self.plan(options)
+        } catch {
+            StandardError.line("\(error)")
+            Glibc.exit(ExitStatus.configuration)
+        }
+        signal(SIGPIPE, SIG_IGN)
+        // Signals are blocked and read from a signalfd from here on, so a child that dies
+        // during start-up or a Ctrl-C is seen by the supervisor, not lost.
+        let signals = [SIGCHLD, SIGINT, SIGTERM]
+        let signalFD = signals.withUnsafeBufferPointer { bh_signalfd_blocking($0.baseAddress, Int32($0.count)) }
+        guard signalFD >= 0 else {
+            StandardError.line("signalfd: \(String(cString: strerror(-signalFD)))")
+            Glibc.exit(ExitStatus.systemError)
+        }
+        // Opened before any child exists: records written after this point are ours to read.
+        let audit = try? KernelAuditLog()
+        if audit == nil && plan.configuration.seccomp == .kill {
+            StandardError.line("warning: cannot read /dev/kmsg; a forbidden call will be reported as unknown")
+        }
+        var vm: LaunchedVM
+        do {
+            vm = try LaunchedVM.start(plan)
+        } catch {
+            StandardError.line(error.description)
+            Glibc.exit(error.exitStatus)
+        }
+        do {
+            try ParentSeal.seal(mode: plan.configuration.seccomp)
+        } catch {
+            StandardError.line(error.description)
+            vm.killAll()
+            _exit(error.exitStatus)
+        }
+        let status = Supervisor(vm: vm, signalFD: signalFD, audit: audit).run()
+        _exit(status)
+    }
+
+    /// Validation and policy, shared with `bulkhead check`: any error means nothing starts.
+    static func plan(_ options: RunOptions) throws -> LaunchPlan {
+        let configuration = try RunConfiguration(options)
+        do {
+            try configuration.policy.check(configuration)
+        } catch {
+            throw ConfigurationError("refused", error.description)
+        }
+        return try LaunchPlan(configuration)
+    }
+}

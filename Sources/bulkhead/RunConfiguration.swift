@@ -1,0 +1,282 @@
+import BulkheadProtocol
+import Glibc
+import Sandbox
+
+/// A `bulkhead run` configuration after validation: every number in range, every path
+/// absolute and present, every name well-formed, nothing declared twice. Building one is
+/// the first step of a run (DESIGN.md §2 step 1); it touches nothing but stat(2).
+struct RunConfiguration {
+    enum Guest: Equatable {
+        /// The built-in test guest with its steps.
+        case testGuest(cmdline: String)
+        /// A Linux kernel; its files reach the worker as block-helper fds, never as paths.
+        case linux(kernel: String, initrd: String?, append: String?)
+    }
+
+    struct Disk: Equatable {
+        let path: String
+        let readOnly: Bool
+    }
+
+    struct NetDevice: Equatable {
+        let tap: String
+        let mac: String?
+    }
+
+    struct Hook: Equatable {
+        let name: String
+        let program: String
+        var arguments: [String]
+    }
+
+    enum Console: Equatable {
+        case stdout
+        case none
+        /// Opened (created or truncated) by the parent before it seals.
+        case file(String)
+    }
+
+    /// The worker's limits (WorkerOptions), the test guest's (Guest/layout.h) and Linux's.
+    static let memoryRange = 4...3072
+    static let cpuRange = 1...32
+    static let cmdlineMax = 3840
+    static let appendMax = 2047
+    static let hookTimeoutRange = 1...600_000
+    static let defaultCmdline = "banner poweroff"
+
+    let memoryMiB: Int
+    let cpus: Int
+    let guest: Guest
+    let disks: [Disk]
+    let nets: [NetDevice]
+    let hooks: [Hook]
+    let hookTimeoutMs: Int?
+    let console: Console
+    let seccomp: FilterMode
+    let escapeProbe: Bool
+    let policy: SecurityPolicy
+    /// Where bulkhead-worker and the helpers are.
+    let executableDirectory: String
+
+    init(_ options: RunOptions) throws(ConfigurationError) {
+        memoryMiB = try Self.number(options.memory, "--memory", Self.memoryRange)
+        cpus = try Self.number(options.cpus, "--cpus", Self.cpuRange)
+        guard let mode = FilterMode(rawValue: options.seccomp) else {
+            throw ConfigurationError("--seccomp \(options.seccomp)", "expected kill, trap, log or none")
+        }
+        seccomp = mode
+
+        var seen = Set<String>()  // every host path the VM declares, once
+        func declare(_ path: String, _ flag: String) throws(ConfigurationError) {
+            guard seen.insert(path).inserted else { throw ConfigurationError("\(flag) \(path)", "declared twice") }
+        }
+        if let kernel = options.kernel {
+            try Self.existingFile(kernel, "--kernel")
+            try declare(kernel, "--kernel")
+            if let initrd = options.initrd {
+                try Self.existingFile(initrd, "--initrd")
+                try declare(initrd, "--initrd")
+            }
+            if options.cmdline != nil {
+                throw ConfigurationError("--cmdline", "is for the test guest; a Linux kernel takes --append")
+            }
+            if let append = options.append {
+                guard append.utf8.count <= Self.appendMax, !append.utf8.contains(0) else {
+                    throw ConfigurationError("--append", "at most \(Self.appendMax) bytes, no NUL")
+                }
+            }
+            guest = .linux(kernel: kernel, initrd: options.initrd, append: options.append)
+        } else {
+            if options.initrd != nil { throw ConfigurationError("--initrd", "needs --kernel") }
+            if options.append != nil { throw ConfigurationError("--append", "needs --kernel") }
+            let cmdline = options.cmdline ?? Self.defaultCmdline
+            guard cmdline.utf8.count <= Self.cmdlineMax, !cmdline.utf8.contains(0) else {
+                throw ConfigurationError("--cmdline", "is \(cmdline.utf8.count) bytes; at most \(Self.cmdlineMax), no NUL")
+            }
+            guest = .testGuest(cmdline: cmdline)
+        }
+
+        var disks: [Disk] = []
+        for text in options.disks {
+            var parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            let path = parts.removeFirst()
+            var readOnly = false
+            for flag in parts {
+                guard flag == "readonly", !readOnly else {
+                    throw ConfigurationError("--disk \(text)", "expected PATH[,readonly]")
+                }
+                readOnly = true
+            }
+            try Self.existingFile(path, "--disk", allowBlockDevice: true)
+            try declare(path, "--disk")
+            disks.append(Disk(path: path, readOnly: readOnly))
+        }
+        self.disks = disks
+
+        var nets: [NetDevice] = []
+        for text in options.nets {
+            var tap: String?
+            var mac: String?
+            for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+                if part.hasPrefix("tap="), tap == nil {
+                    tap = String(part.dropFirst(4))
+                } else if part.hasPrefix("mac="), mac == nil {
+                    mac = String(part.dropFirst(4))
+                } else {
+                    throw ConfigurationError("--net \(text)", "expected tap=NAME[,mac=MAC]")
+                }
+            }
+            guard let tap else { throw ConfigurationError("--net \(text)", "names no tap (tap=NAME)") }
+            guard Self.isValidTapName(tap) else {
+                throw ConfigurationError("--net tap=\(tap)", "not a valid interface name (1-15 bytes of [A-Za-z0-9_.-])")
+            }
+            if let mac {
+                guard let octets = Self.macOctets(mac) else {
+                    throw ConfigurationError("--net mac=\(mac)", "expected six hex octets like 52:54:00:12:34:56")
+                }
+                guard octets[0] & 1 == 0, octets != [0, 0, 0, 0, 0, 0] else {
+                    throw ConfigurationError("--net mac=\(mac)", "must be a unicast, non-zero address")
+                }
+            }
+            guard !nets.contains(where: { $0.tap == tap }) else { throw ConfigurationError("--net tap=\(tap)", "declared twice") }
+            if let mac, nets.contains(where: { $0.mac?.lowercased() == mac.lowercased() }) {
+                throw ConfigurationError("--net mac=\(mac)", "used by two devices")
+            }
+            nets.append(NetDevice(tap: tap, mac: mac))
+        }
+        self.nets = nets
+
+        var hooks: [Hook] = []
+        for text in options.hooks {
+            guard let eq = text.firstIndex(of: "=") else { throw ConfigurationError("--hook \(text)", "expected NAME=/abs/program") }
+            let name = String(text[..<eq]), program = String(text[text.index(after: eq)...])
+            guard Self.isValidHookName(name) else {
+                throw ConfigurationError("--hook \(text)", "hook names are 1-64 bytes of [A-Za-z0-9_.-]")
+            }
+            guard !hooks.contains(where: { $0.name == name }) else { throw ConfigurationError("--hook \(name)", "declared twice") }
+            try Self.existingFile(program, "--hook \(name)")
+            guard access(program, X_OK) == 0 else { throw ConfigurationError("--hook \(name)=\(program)", "not executable") }
+            hooks.append(Hook(name: name, program: program, arguments: []))
+        }
+        for text in options.hookArguments {
+            guard let eq = text.firstIndex(of: "=") else { throw ConfigurationError("--hook-arg \(text)", "expected NAME=ARG") }
+            let name = String(text[..<eq])
+            guard let index = hooks.firstIndex(where: { $0.name == name }) else {
+                throw ConfigurationError("--hook-arg \(text)", "no hook named \(name) is declared (--hook \(name)=PROGRAM)")
+            }
+            let argument = String(text[text.index(after: eq)...])
+            guard !argument.utf8.contains(0) else { throw ConfigurationError("--hook-arg \(name)", "contains NUL") }
+            hooks[index].arguments.append(argument)
+        }
+        self.hooks = hooks
+        if let timeout = options.hookTimeoutMs {
+            guard !hooks.isEmpty else { throw ConfigurationError("--hook-timeout-ms", "no hook is declared") }
+            hookTimeoutMs = try Self.number(timeout, "--hook-timeout-ms", Self.hookTimeoutRange)
+        } else {
+            hookTimeoutMs = nil
+        }
+
+        switch options.console {
+        case "stdout": console = .stdout
+        case "none": console = .none
+        case let path:
+            guard path.hasPrefix("/") else { throw ConfigurationError("--console \(path)", "expected stdout, none or an absolute path") }
+            let directory = String(path[..<path.lastIndex(of: "/")!])
+            var info = stat()
+            guard stat(directory.isEmpty ? "/" : directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+                throw ConfigurationError("--console \(path)", "its directory does not exist")
+            }
+            if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+                throw ConfigurationError("--console \(path)", "exists and is not a regular file")
+            }
+            guard !seen.contains(path) else { throw ConfigurationError("--console \(path)", "is also declared as a guest file") }
+            console = .file(path)
+        }
+
+        var escapeProbe = false
+        for device in options.devices {
+            guard let entry = DeviceCatalog.optionalDevices.first(where: { $0.name == device }) else {
+                throw ConfigurationError(
+                    "--device \(device)", "unknown; optional devices are \(DeviceCatalog.optionalDevices.map(\.name).joined(separator: ", "))")
+            }
+            guard !escapeProbe else { throw ConfigurationError("--device \(entry.name)", "given twice") }
+            escapeProbe = true
+        }
+        self.escapeProbe = escapeProbe
+
+        var denied: [FeatureGroup] = []
+        for name in options.deniedFeatures {
+            guard let group = FeatureGroup(rawValue: name) else {
+                throw ConfigurationError(
+                    "--deny-feature \(name)", "unknown feature group; groups are \(FeatureGroup.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            if !denied.contains(group) { denied.append(group) }
+        }
+        policy = SecurityPolicy(
+            prohibitInsecure: options.prohibitInsecure, requireSecure: options.requireSecure, deniedGroups: denied)
+
+        if let directory = options.helpers {
+            var info = stat()
+            guard directory.hasPrefix("/"), stat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+                throw ConfigurationError("--helpers \(directory)", "not an absolute path to a directory")
+            }
+            executableDirectory = directory
+        } else {
+            executableDirectory = Self.ownDirectory()
+        }
+    }
+
+    private static func number(_ text: String, _ flag: String, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        guard let n = Int(text), range.contains(n) else {
+            throw ConfigurationError("\(flag) \(text)", "expected a number in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return n
+    }
+
+    /// An absolute path to an existing regular file (or block device, for disks).
+    private static func existingFile(_ path: String, _ flag: String, allowBlockDevice: Bool = false) throws(ConfigurationError) {
+        guard path.hasPrefix("/") else { throw ConfigurationError("\(flag) \(path)", "not an absolute path") }
+        guard !path.utf8.contains(0), path.utf8.count < PATH_MAX else { throw ConfigurationError("\(flag) \(path)", "not a valid path") }
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw ConfigurationError("\(flag) \(path)", "does not exist or cannot be reached (\(String(cString: strerror(errno))))")
+        }
+        let type = info.st_mode & S_IFMT
+        guard type == S_IFREG || (allowBlockDevice && type == S_IFBLK) else {
+            throw ConfigurationError("\(flag) \(path)", allowBlockDevice ? "not a regular file or block device" : "not a regular file")
+        }
+    }
+
+    /// Linux interface names: 1...15 bytes (IFNAMSIZ - 1); we allow only [A-Za-z0-9_.-].
+    static func isValidTapName(_ name: String) -> Bool {
+        (1...15).contains(name.utf8.count) && name != "." && name != ".." && name.utf8.allSatisfy(isNameByte)
+    }
+
+    static func isValidHookName(_ name: String) -> Bool {
+        (1...64).contains(name.utf8.count) && name.utf8.allSatisfy(isNameByte)
+    }
+
+    private static func isNameByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x2E || b == 0x2D
+    }
+
+    static func macOctets(_ text: String) -> [UInt8]? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 6 else { return nil }
+        var octets: [UInt8] = []
+        for part in parts {
+            guard part.count == 2, let value = UInt8(part, radix: 16) else { return nil }
+            octets.append(value)
+        }
+        return octets
+    }
+
+    /// The directory of the running `bulkhead` (/proc/self/exe), where the other executables live.
+    static func ownDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return "." }
+        let path = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+    }
+}

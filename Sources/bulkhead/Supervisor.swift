@@ -1,0 +1,233 @@
+import BulkheadProtocol
+import CShim
+import Glibc
+import Sandbox
+
+/// The sealed parent's only job (DESIGN.md §2 step 7): wait until the guest powers off, a
+/// child dies or a signal asks to stop; end the rest (hang up on the helpers, SIGTERM, then
+/// SIGKILL after a grace period); reap everything; say what happened; return the exit status.
+/// It waits in ppoll on a signalfd (SIGCHLD, SIGINT, SIGTERM), the worker's report pipe and
+/// its status socket: read, ppoll, wait4, kill, write and close are all it calls.
+final class Supervisor {
+    private var vm: LaunchedVM
+    private let signalFD: Int32
+    private let audit: KernelAuditLog?
+    private let hasAudit: Bool
+    /// Processes not yet reaped, by pid.
+    private var alive: [pid_t: ChildProcess] = [:]
+    private var endings: [pid_t: ChildEnding] = [:]
+    private var reportBuffer: [UInt8] = []
+    private var trapLine: Substring?
+    private var poweroffStatus: Int32?
+
+    static let graceMilliseconds = 500
+    /// How long the kernel's audit record for a killed worker is looked for.
+    static let auditRetries = 10
+    static let auditRetryMilliseconds = 20
+
+    private enum Cause {
+        case workerEnded(ChildProcess, ChildEnding)
+        case helperEnded(ChildProcess, ChildEnding)
+        case signal(Int32)
+    }
+
+    init(vm: LaunchedVM, signalFD: Int32, audit: consuming KernelAuditLog?) {
+        self.vm = vm
+        self.signalFD = signalFD
+        self.hasAudit = audit != nil
+        self.audit = audit
+        for child in vm.helpers + (vm.worker.map { [$0] } ?? []) { alive[child.pid] = child }
+    }
+
+    func run() -> Int32 {
+        let cause = waitForCause()
+        endEverything(gracefully: true)
+        return judge(cause)
+    }
+
+    // MARK: waiting
+
+    private func waitForCause() -> Cause {
+        while true {
+            var fds = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
+            if vm.reportFD >= 0 { fds.append(pollfd(fd: vm.reportFD, events: Int16(POLLIN), revents: 0)) }
+            if vm.statusFD >= 0 { fds.append(pollfd(fd: vm.statusFD, events: Int16(POLLIN), revents: 0)) }
+            let n = bh_ppoll_ms(&fds, UInt(fds.count), -1)
+            if n == -EINTR { continue }
+            for entry in fds where entry.revents != 0 {
+                if entry.fd == vm.reportFD { readReport() }
+                if entry.fd == vm.statusFD { readStatus() }
+            }
+            guard fds[0].revents != 0 else { continue }
+            var stop: Int32?
+            while true {
+                let signal = bh_signalfd_read(signalFD)
+                guard signal > 0 else { break }
+                if signal == SIGINT || signal == SIGTERM { stop = stop ?? signal }
+            }
+            if let stop { return .signal(stop) }
+            for (child, ending) in reap() {
+                if child.pid == vm.worker?.pid { return .workerEnded(child, ending) }
+                return .helperEnded(child, ending)
+            }
+        }
+    }
+
+    /// wait4(-1, WNOHANG) until nothing more has ended.
+    private func reap() -> [(ChildProcess, ChildEnding)] {
+        var ended: [(ChildProcess, ChildEnding)] = []
+        while true {
+            var status: Int32 = 0
+            let pid = wait4(-1, &status, WNOHANG, nil)
+            if pid < 0 && errno == EINTR { continue }
+            guard pid > 0 else { break }
+            guard let child = alive.removeValue(forKey: pid) else { continue }
+            let ending = ChildEnding(waitStatus: status)
+            endings[pid] = ending
+            ended.append((child, ending))
+        }
+        // The worker first: a helper that exits because the worker hung up is not the cause.
+        return ended.sorted { a, _ in a.0.pid == vm.worker?.pid }
+    }
+
+    /// Relays the worker's report lines to stderr; keeps the trap-mode line for the report.
+    private func readReport() {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = read(vm.reportFD, &buffer, buffer.count)
+        if n < 0 && errno == EINTR { return }
+        guard n > 0 else {
+            close(vm.reportFD)
+            vm.reportFD = -1
+            flushReport(final: true)
+            return
+        }
+        reportBuffer += buffer[..<n]
+        flushReport(final: false)
+    }
+
+    private func flushReport(final: Bool) {
+        while let newline = reportBuffer.firstIndex(of: 0x0A) ?? (final && !reportBuffer.isEmpty ? reportBuffer.count - 1 : nil) {
+            let line = reportBuffer[...newline]
+            reportBuffer.removeFirst(newline + 1)
+            let text = String(decoding: line, as: UTF8.self)
+            if text.hasPrefix("bulkhead-sigsys ") {
+                trapLine = Substring(text.prefix { $0 != "\n" })
+            } else {
+                StandardError.relay(line)
+            }
+        }
+    }
+
+    private func readStatus() {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let n = read(vm.statusFD, &buffer, buffer.count)
+        if n < 0 && errno == EINTR { return }
+        guard n > 0 else {
+            close(vm.statusFD)
+            vm.statusFD = -1
+            return
+        }
+        for line in String(decoding: buffer[..<n], as: UTF8.self).split(separator: "\n") where line.hasPrefix("poweroff ") {
+            poweroffStatus = Int32(line.dropFirst(9))
+        }
+    }
+
+    // MARK: ending
+
+    /// Hangs up on every helper and stops the worker, waits a grace period for them to go,
+    /// SIGTERMs what is left, waits again, then SIGKILLs and reaps the rest.
+    private func endEverything(gracefully: Bool) {
+        vm.helperSockets.forEach { $0.close() }
+        vm.helperSockets = []
+        if let worker = vm.worker, alive[worker.pid] != nil { kill(worker.pid, SIGTERM) }
+        waitForAll(milliseconds: Self.graceMilliseconds)
+        for pid in alive.keys { kill(pid, SIGTERM) }
+        waitForAll(milliseconds: Self.graceMilliseconds)
+        for pid in alive.keys { kill(pid, SIGKILL) }
+        for pid in Array(alive.keys) {
+            var status: Int32 = 0
+            while wait4(pid, &status, 0, nil) < 0 && errno == EINTR {}
+            endings[pid] = ChildEnding(waitStatus: status)
+            alive[pid] = nil
+        }
+        // The worker is gone, so its report pipe ends: relay what is left in it.
+        while vm.reportFD >= 0 { readReport() }
+    }
+
+    private func waitForAll(milliseconds: Int) {
+        var left = milliseconds
+        while !alive.isEmpty && left > 0 {
+            _ = reap()
+            guard !alive.isEmpty else { return }
+            var fds = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
+            let step = min(left, 50)
+            _ = bh_ppoll_ms(&fds, 1, step)
+            while bh_signalfd_read(signalFD) > 0 {}
+            left -= step
+        }
+        _ = reap()
+    }
+
+    // MARK: judging
+
+    private func judge(_ cause: Cause) -> Int32 {
+        switch cause {
+        case .signal(let signal):
+            StandardError.line("\(ChildEnding.signalName(signal)) received: the VM was stopped")
+            return ExitStatus.interrupted(by: signal)
+        case .workerEnded(let worker, let ending):
+            switch ending {
+            case .exited(ForbiddenCallReport.exitStatus):
+                let report = trapLine.flatMap { ForbiddenCallReport.parseTrapReport($0, process: "worker") }
+                reportForbiddenCall(report ?? unknownReport(worker))
+                return ExitStatus.forbiddenCall
+            case .exited(let code):
+                if code == ExitStatus.usage {
+                    StandardError.line("the worker refused its command line (a bulkhead bug)")
+                    return ExitStatus.workerFailure
+                }
+                return code
+            case .signaled(SIGSYS):
+                reportForbiddenCall(auditReport(worker))
+                return ExitStatus.forbiddenCall
+            case .signaled:
+                StandardError.line("the worker (pid \(worker.pid)) was \(ending)")
+                return ExitStatus.workerFailure
+            }
+        case .helperEnded(let helper, let ending):
+            switch ending {
+            case .signaled(SIGSYS):
+                reportForbiddenCall(auditReport(helper))
+                return ExitStatus.forbiddenCall
+            case .exited(ForbiddenCallReport.exitStatus):
+                StandardError.line("forbidden call: process \(helper.name) helper pid \(helper.pid) (its report is above)")
+                return ExitStatus.forbiddenCall
+            default:
+                StandardError.line("the \(helper.name) helper (pid \(helper.pid)) \(ending) while the VM ran; the VM was ended")
+                return ExitStatus.helperFailure
+            }
+        }
+    }
+
+    private func reportForbiddenCall(_ report: ForbiddenCallReport) {
+        StandardError.line(report.description)
+    }
+
+    private func unknownReport(_ child: ChildProcess) -> ForbiddenCallReport {
+        ForbiddenCallReport(process: child.name, pid: child.pid, thread: nil, syscallNumber: nil, abi: nil, source: .unknown)
+    }
+
+    /// Kill mode: the kernel's own record for that pid. It can lag the SIGCHLD a little, and
+    /// the kernel rate-limits it: after ~200 ms the answer is "unknown", never a guess.
+    private func auditReport(_ child: ChildProcess) -> ForbiddenCallReport {
+        guard hasAudit else { return unknownReport(child) }
+        for attempt in 0...Self.auditRetries {
+            if let report = audit?.forbiddenCall(pid: child.pid, process: child.name) { return report }
+            if attempt < Self.auditRetries {
+                var none: [pollfd] = []
+                _ = bh_ppoll_ms(&none, 0, Self.auditRetryMilliseconds)
+            }
+        }
+        return unknownReport(child)
+    }
+}
