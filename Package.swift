@@ -97,6 +97,8 @@ let package = Package(
             path: "Tests/WorkerTests"),
         // Drives the real `bulkhead` executable: run, check, devices, policy, supervision.
         .testTarget(name: "ParentTests", dependencies: [], path: "Tests/ParentTests"),
+        // virtio-mmio, split virtqueues (hostile queues built in guest memory) and virtio-blk.
+        .testTarget(name: "VirtioTests", dependencies: ["KVM", "Devices"], path: "Tests/VirtioTests"),
 
         // The helper IPC protocol: SEQPACKET transport, wire codec, command catalog, request loop.
         .target(
