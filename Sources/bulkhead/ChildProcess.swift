@@ -63,7 +63,7 @@ enum ChildEnding: Equatable, CustomStringConvertible {
     var description: String {
         switch self {
         case .exited(let code): "exited with status \(code)"
-        case .signaled(let signal): "killed by signal \(signal) (\(Self.signalName(signal)))"
+        case .signaled(let signal): "was killed by signal \(signal) (\(Self.signalName(signal)))"
         }
     }
 

@@ -241,6 +241,17 @@ struct RunConfiguration {
         guard stat(path, &info) == 0 else {
             throw ConfigurationError("\(flag) \(path)", "does not exist or cannot be reached (\(String(cString: strerror(errno))))")
         }
+        // The helpers never follow a symbolic link (nor `..`); say so now, not at start-up.
+        var prefix = ""
+        for component in path.split(separator: "/") {
+            guard component != "..", component != "." else {
+                throw ConfigurationError("\(flag) \(path)", "has a . or .. component; declare the canonical path")
+            }
+            prefix += "/" + component
+            guard lstat(prefix, &info) == 0, info.st_mode & S_IFMT != S_IFLNK else {
+                throw ConfigurationError("\(flag) \(path)", "\(prefix) is a symbolic link; declare the real path")
+            }
+        }
         let type = info.st_mode & S_IFMT
         guard type == S_IFREG || (allowBlockDevice && type == S_IFBLK) else {
             throw ConfigurationError("\(flag) \(path)", allowBlockDevice ? "not a regular file or block device" : "not a regular file")

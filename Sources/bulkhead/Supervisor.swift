@@ -191,7 +191,7 @@ final class Supervisor {
                 reportForbiddenCall(auditReport(worker))
                 return ExitStatus.forbiddenCall
             case .signaled:
-                StandardError.line("the worker (pid \(worker.pid)) was \(ending)")
+                StandardError.line("the worker (pid \(worker.pid)) \(ending)")
                 return ExitStatus.workerFailure
             }
         case .helperEnded(let helper, let ending):

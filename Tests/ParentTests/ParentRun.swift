@@ -25,7 +25,9 @@ struct ParentRun {
     static var executable: String { directory.appendingPathComponent("bulkhead").path }
 
     /// A started, not yet finished run: for tests that act on it while the guest runs.
-    final class Running {
+    final class Running: @unchecked Sendable {
+        // Sendable: the captured output is only touched under `lock`.
+
         let process = Process()
         let out = Pipe()
         let err = Pipe()

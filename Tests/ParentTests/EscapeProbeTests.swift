@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+
+/// The worker's filters proven through the real parent: the guest asks the escape-probe
+/// device for a syscall, the vCPU thread makes it, the worker dies, and `bulkhead run`
+/// exits 159 naming the process, the thread and the call.
+@Suite(.serialized) struct EscapeProbeTests {
+    /// Calls a guest that broke the device model would try first (harmless arguments).
+    static let dangerousCalls = [
+        "openat,-100,0,0", "socket,2,1,0", "connect,3,0,0", "execve,0,0,0", "clone,17", "fork",
+        "ptrace,16,1", "mount,0,0,0,0,0", "unshare,0", "setns,0,0", "bpf,0,0,0", "init_module,0,0,0",
+        "kexec_load,0,0,0,0", "reboot,0,0,0,0", "kill,1,0", "mprotect,0x100000,4096,5",
+        "process_vm_writev,1,0,0,0,0,0", "io_uring_setup,1,0", "userfaultfd,0",
+        "perf_event_open,0,0,-1,-1,0", "keyctl,0,0", "memfd_create,0,0", "setuid,0", "chroot,0",
+    ]
+
+    static func name(_ call: String) -> String { String(call.prefix { $0 != "," && $0 != "@" }) }
+
+    @Test(arguments: dangerousCalls)
+    func trapModeRunExits159NamingTheCallAndVCPU0(call: String) throws {
+        let run = try ParentRun.run(["run", "--seccomp", "trap", "--device", "escape-probe", "--cmdline", "escape=\(call) banner"])
+        #expect(run.status == 159, "\(run.errors)")
+        #expect(run.errors.contains("bulkhead: forbidden call: process worker pid "), "\(run.errors)")
+        #expect(run.errors.contains(", thread vcpu0, syscall \(Self.name(call)) ("), "\(run.errors)")
+        #expect(!run.output.contains("bulkhead test guest"))
+        #expect(run.survivors.isEmpty)
+    }
+
+    @Test(arguments: dangerousCalls)
+    func killModeRunExits159AndNamesTheCallWhenTheKernelRecordIsThere(call: String) throws {
+        let run = try ParentRun.run(["run", "--device", "escape-probe", "--cmdline", "escape=\(call) banner"])
+        #expect(run.status == 159, "\(run.errors)")
+        #expect(run.errors.contains("bulkhead: forbidden call: process worker pid "), "\(run.errors)")
+        if !run.errors.contains("[unknown]") {  // the kernel rate-limits its records
+            #expect(run.errors.contains(", thread vcpu0, syscall \(Self.name(call)) ("), "\(run.errors)")
+        }
+        #expect(!run.output.contains("bulkhead test guest"))
+        #expect(run.survivors.isEmpty)
+    }
+
+    @Test func killModeReportNamesOpenatFromTheKernelRecord() throws {
+        // The kernel's audit records are rate-limited (about 10 per 5 s): retry until one is ours.
+        var named = false
+        for attempt in 0..<8 where !named {
+            if attempt > 0 { sleep(2) }
+            let run = try ParentRun.run(["run", "--device", "escape-probe", "--cmdline", "escape=openat,-100,0,0"])
+            #expect(run.status == 159)
+            #expect(run.survivors.isEmpty)
+            named = run.errors.contains(", thread vcpu0, syscall openat (257) [kernel audit record]")
+        }
+        #expect(named)
+    }
+
+    @Test func allowedGetpidSucceedsAndTheGuestCarriesOn() throws {
+        let run = try ParentRun.run(["run", "--device", "escape-probe", "--cmdline", "escape=getpid banner poweroff"])
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.lines.first?.hasPrefix("escape getpid on vcpu = ") == true)
+        #expect(run.lines.last == "bulkhead test guest: 1 vcpu")
+        #expect(run.survivors.isEmpty)
+    }
+
+    @Test func consoleWriteFromTheVCPUThreadIsAllowed() throws {
+        let run = try ParentRun.run(["run", "--device", "escape-probe", "--cmdline", "escape=write,1,0,0 banner"])
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.lines.first == "escape write on vcpu = 0")
+        #expect(run.lines.last == "bulkhead test guest: 1 vcpu")
+    }
+
+    @Test func fdatasyncIsAllowedOnTheIOThread() throws {
+        let run = try ParentRun.run(["run", "--device", "escape-probe", "--cmdline", "escape=fdatasync,-1@io banner"])
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.lines.first == "escape fdatasync on io = -9")  // EBADF: the call ran
+        #expect(run.lines.last == "bulkhead test guest: 1 vcpu")
+        #expect(run.survivors.isEmpty)
+    }
+
+    @Test func fdatasyncIsForbiddenOnTheVCPUThread() throws {
+        let run = try ParentRun.run(["run", "--seccomp", "trap", "--device", "escape-probe", "--cmdline", "escape=fdatasync,-1 banner"])
+        #expect(run.status == 159)
+        #expect(run.errors.contains(", thread vcpu0, syscall fdatasync (75)"), "\(run.errors)")
+        #expect(run.survivors.isEmpty)
+    }
+
+    @Test func socketIsForbiddenOnTheIOThreadToo() throws {
+        let run = try ParentRun.run(["run", "--seccomp", "trap", "--device", "escape-probe", "--cmdline", "escape=socket,2,1,0@io"])
+        #expect(run.status == 159)
+        #expect(run.errors.contains(", thread io, syscall socket (41)"), "\(run.errors)")
+    }
+}
