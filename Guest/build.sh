@@ -9,7 +9,10 @@ CFLAGS="-O2 -ffreestanding -fno-builtin -nostdlib -fno-pic -fno-pie -mno-red-zon
   -mcmodel=small -I$src"
 gcc $CFLAGS -c "$src/entry.S" -o "$out/entry.o"
 gcc $CFLAGS -c "$src/guest.c" -o "$out/guest.o"
-ld -nostdlib -static -no-pie --build-id=none -T "$src/guest.ld" -o "$out/guest.elf" "$out/entry.o" "$out/guest.o"
+gcc $CFLAGS -c "$src/virtio.c" -o "$out/virtio.o"
+gcc $CFLAGS -c "$src/sha256.c" -o "$out/sha256.o"
+ld -nostdlib -static -no-pie --build-id=none -T "$src/guest.ld" -o "$out/guest.elf" \
+  "$out/entry.o" "$out/guest.o" "$out/virtio.o" "$out/sha256.o"
 objcopy -O binary --remove-section=.bss "$out/guest.elf" "$out/guest.bin"
 hex=$(od -An -v -tx1 "$out/guest.bin" | tr -d ' \n')
 {

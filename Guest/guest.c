@@ -3,9 +3,9 @@
  * Steps: banner, cpus, sleep=MS, exits=N, escape=SYSCALL[,ARG...][@io], poweroff,
  * cpuid=LEAF[,SUBLEAF] (prints what the VMM's CPUID table says), and triple-fault (an
  * exception with no IDT: tests the VMM's error path). */
-#include "layout.h"
+#include "guest.h"
 
-static volatile struct boot_info *const boot = (struct boot_info *)BOOT_INFO_ADDR;
+volatile struct boot_info *const boot = (struct boot_info *)BOOT_INFO_ADDR;
 static volatile uint32_t checked_in;
 
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
@@ -15,21 +15,15 @@ static inline uint8_t inb(uint16_t port) {
     __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
     return v;
 }
-static inline uint64_t rdtsc(void) {
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return (uint64_t)hi << 32 | lo;
-}
-static inline void pause(void) { __asm__ volatile("pause" ::: "memory"); }
 
 /* ---- output through the 16550 ---- */
-static void putc(char c) {
+void putc(char c) {
     while (!(inb(PORT_UART + 5) & 0x20)) pause();  /* LSR.THRE */
     outb(PORT_UART, (uint8_t)c);
 }
-static void puts(const char *s) { while (*s) putc(*s++); }
+void puts(const char *s) { while (*s) putc(*s++); }
 static void putn(const char *s, uint32_t n) { while (n--) putc(*s++); }
-static void putu(uint64_t v) {
+void putu(uint64_t v) {
     char d[21];
     int n = 0;
     do d[n++] = (char)('0' + v % 10); while ((v /= 10) && n < 20);
@@ -39,21 +33,20 @@ static void puti(int64_t v) {
     if (v < 0) { putc('-'); putu(-(uint64_t)v); } else putu((uint64_t)v);
 }
 
-static __attribute__((noreturn)) void poweroff(uint8_t status) {
+__attribute__((noreturn)) void poweroff(uint8_t status) {
     outb(PORT_POWEROFF, status);
     for (;;) pause();
 }
 
-/* ---- words of the command line ---- */
-struct word { const char *p; uint32_t n; };
+/* ---- words of the command line (struct word in guest.h) ---- */
 
-static int equals(struct word w, const char *s) {
+int equals(struct word w, const char *s) {
     uint32_t i = 0;
     for (; i < w.n; i++) if (s[i] != w.p[i]) return 0;
     return s[i] == 0;
 }
 /* Splits `w` at the first `c`: `w` keeps what is before it, `rest` gets what follows. */
-static int split(struct word *w, char c, struct word *rest) {
+int split(struct word *w, char c, struct word *rest) {
     for (uint32_t i = 0; i < w->n; i++) {
         if (w->p[i] == c) {
             rest->p = w->p + i + 1;
@@ -67,7 +60,7 @@ static int split(struct word *w, char c, struct word *rest) {
     return 0;
 }
 /* Decimal, 0x-hex, optionally negative. Returns 0 when malformed or out of range. */
-static int number(struct word w, int64_t *out) {
+int number(struct word w, int64_t *out) {
     uint32_t i = 0;
     int negative = 0;
     uint64_t v = 0, base = 10;
@@ -88,7 +81,7 @@ static int number(struct word w, int64_t *out) {
     return 1;
 }
 
-static __attribute__((noreturn)) void fail(const char *what, struct word w) {
+__attribute__((noreturn)) void fail(const char *what, struct word w) {
     puts("error: ");
     puts(what);
     puts(" '");
@@ -240,6 +233,7 @@ static void run_step(struct word step) {
         if (!number(value, &n) || n < 0 || n > 100000000) fail("malformed exits", value);
         step_exits(n);
     } else if (has_value && equals(step, "escape")) step_escape(value);
+    else if (has_value && virtio_step(step, value)) {}
     else if (has_value && equals(step, "cpuid")) {
         struct word sub;
         int64_t subleaf = 0;

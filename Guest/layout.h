@@ -18,6 +18,14 @@
 #define PORT_ESCAPE 0x510     /* outl address of struct escape_request: run on the vCPU thread */
 #define PORT_ESCAPE_IO 0x511  /* the same, handed to the io thread */
 
+/* virtio-mmio devices (Sources/Worker/VirtioDevices.swift): slot i at BASE + i * STRIDE,
+ * disks first in --disk-fd order. The VMM maps this window user-accessible. */
+#define VIRTIO_MMIO_BASE 0xD0000000UL
+#define VIRTIO_MMIO_STRIDE 0x1000UL
+#define VIRTIO_MMIO_SLOTS 8
+#define VIRTQ_AREA_ADDR 0x300000UL  /* the guest's rings, request headers and status bytes */
+#define DATA_AREA_ADDR 0x800000UL   /* request data buffers, up to the end of guest memory */
+
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 struct boot_info {

@@ -15,6 +15,8 @@ struct Machine {
     let tscKHz: UInt64
     /// irqfd for the UART's IRQ 4: the vCPU thread interrupts the guest with a write(2).
     let serialInterrupt: FileDescriptor
+    /// virtio-mmio devices in the DeviceWindow; their queue work runs on the io thread.
+    let virtio: VirtioDevices
 
     /// Guest-physical address for KVM's private TSS pages (Intel), above 4 GiB of RAM space.
     static let kvmTSSAddress: UInt64 = 0xFFFB_D000
@@ -30,6 +32,7 @@ struct Machine {
         guard irqfd >= 0 else { throw KVMError.system(call: "eventfd", errno: Errno(rawValue: -irqfd)) }
         serialInterrupt = FileDescriptor(rawValue: irqfd)
         try vm.attachIRQFD(serialInterrupt, gsi: SerialPort.irq)
+        virtio = try VirtioDevices(vm: vm, memory: memory, disks: options.disks)
 
         let longMode = LongMode()
         let privilege: LongMode.Privilege
@@ -41,11 +44,12 @@ struct Machine {
             let loaded = try LinuxBoot.load(
                 kernel: KernelFile(fd: FileDescriptor(rawValue: kernelFD)),
                 initrd: options.initrdFD.map { try KernelFile(fd: FileDescriptor(rawValue: $0)) },
-                commandLine: options.append, into: memory)
+                commandLine: options.append + virtio.linuxCommandLine, into: memory)
             (entry, startArgument) = (loaded.entry, loaded.bootParams)
         } else {
             privilege = .user
             try longMode.writeTables(into: memory, privilege: .user)
+            try DeviceWindow.map(into: memory, tables: longMode, user: true)  // ring-3 drivers
             try memory.write(TestGuest.image, at: TestGuest.Layout.imageAddress)
             (entry, startArgument) = (TestGuest.Layout.imageAddress, TestGuest.Layout.bootInfoAddress)
         }

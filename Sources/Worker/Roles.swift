@@ -16,6 +16,7 @@ struct WorkerThreads {
     let statusFD: Int32?
     /// The built-in test guest's private ports (park) exist only when it is the guest.
     let runsTestGuest: Bool
+    let virtio: VirtioDevices
 
     private func confine(_ name: String, as role: Role) -> Bool {
         do {
@@ -43,9 +44,12 @@ struct WorkerThreads {
             }
             switch exit {
             case .io(let io): handlePort(io, on: name)
-            case .mmio(_, let isWrite, let data, let length):
-                // Nothing is mapped there (yet): reads float high, writes vanish.
-                if !isWrite { for i in 0..<min(length, 8) { data[i] = 0xFF } }
+            case .mmio(let address, let isWrite, let data, let length):
+                if let (device, offset) = virtio.transport(at: address) {
+                    device.handle(offset: offset, isWrite: isWrite, data: data, length: length)
+                } else if !isWrite {
+                    for i in 0..<min(length, 8) { data[i] = 0xFF }  // nothing there: reads float high
+                }
             case .interrupted: continue
             case .shutdown:
                 state.fail("\(name): the guest triple-faulted (KVM_EXIT_SHUTDOWN)")
@@ -97,9 +101,10 @@ struct WorkerThreads {
         }
     }
 
-    /// `io`: the escape probe's `@io` requests for now; virtqueues later (issue 6).
+    /// `io`: virtqueue work woken by ioeventfds, or the escape probe's `@io` requests.
     func io() {
         guard confine("io", as: .io) else { state.parkForever() }
+        if !virtio.isEmpty { virtio.serve(onError: state.fail) }
         if let escapeProbe { escapeProbe.serveIOThread() }
         state.parkForever()
     }

@@ -9,7 +9,7 @@ import TestGuest
 ///                     [--seccomp kill|trap|log|none] [--device escape-probe]
 ///                     [--kernel-fd FD [--initrd-fd FD] [--append "..."]]
 ///                     [--block-socket-fd FD --kernel PATH [--initrd PATH] [--append "..."]]
-///                     [--hide-cpuid FEATURE[,FEATURE...]]
+///                     [--hide-cpuid FEATURE[,FEATURE...]] [--disk-fd FD[,readonly]]...
 ///
 /// The parent opens /dev/kvm and every other file (kernel and initrd come from the block
 /// helper as fds); the worker never opens a path. Without --kernel-fd it boots the built-in
@@ -39,6 +39,8 @@ struct WorkerOptions {
     var append = "console=ttyS0 earlyprintk=serial,ttyS0,115200 reboot=k panic=-1"
     /// CPUID bits the guest must not see (e.g. `cx16`, which PVM's ring-0 emulator lacks).
     var hiddenCPUID: [CPUIDFeature] = []
+    /// virtio-blk disks on fds the block helper opened, in device order (VirtioDevices).
+    var disks: [DiskOption] = []
 
     static let usage = """
         usage: bulkhead-worker --kvm-fd FD [--console-fd FD|none] [--report-fd FD] [--status-fd FD]
@@ -46,7 +48,7 @@ struct WorkerOptions {
                                [--seccomp kill|trap|log|none] [--device escape-probe]
                                [--kernel-fd FD [--initrd-fd FD] [--append "..."]]
                                [--block-socket-fd FD --kernel PATH [--initrd PATH] [--append "..."]]
-                               [--hide-cpuid FEATURE[,FEATURE...]]
+                               [--hide-cpuid FEATURE[,FEATURE...]] [--disk-fd FD[,readonly]]...
         """
 
     init(arguments: [String]) throws(WorkerError) {
@@ -98,11 +100,14 @@ struct WorkerOptions {
                     }
                     hiddenCPUID.append(feature)
                 }
+            case "--disk-fd": disks.append(try DiskOption(parsing: try value(flag)))
             case "--help", "-h": throw .usage(Self.usage)
             default: throw .usage("unknown option \(flag)\n\(Self.usage)")
             }
         }
         guard kvmFD >= 0 else { throw .usage("--kvm-fd is required\n\(Self.usage)") }
+        // The io thread serves either the probe's @io requests or the virtio queues.
+        guard !escapeProbe || disks.isEmpty else { throw .usage("--device escape-probe excludes virtio devices") }
         guard kernelFD != nil || initrdFD == nil else { throw .usage("--initrd-fd needs --kernel-fd") }
         guard (kernelPath == nil && initrdPath == nil) || blockSocketFD != nil else {
             throw .usage("--kernel and --initrd need --block-socket-fd (the worker never opens a path)")

@@ -34,7 +34,7 @@ func runWorker() throws(WorkerError) -> Never {
         serial: SerialPort(consoleFD: options.consoleFD, interrupt: IRQEventFD(fd: machine.serialInterrupt)),
         escapeProbe: options.escapeProbe ? EscapeProbe(memory: machine.memory) : nil, memory: machine.memory,
         mode: options.seccomp, statusFD: options.statusFD,
-        runsTestGuest: options.kernelFD == nil)
+        runsTestGuest: options.kernelFD == nil, virtio: machine.virtio)
 
     do {
         try Confinement.confineProcess(
