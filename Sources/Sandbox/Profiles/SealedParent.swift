@@ -1,6 +1,10 @@
 extension Profile {
     /// `bulkhead` after it has launched everything and sealed itself: it only supervises.
-    /// It waits for children, ends them, relays reports and removes what it created.
+    /// It waits for children, ends them and relays reports. Measured with `--seccomp log`
+    /// across clean poweroff, trap and kill reports (it reads /dev/kmsg through an fd opened
+    /// before sealing), a helper SIGKILLed and SIGTERM to the parent: these 16 calls suffice.
+    /// No unlinkat: the parent creates no runtime files (socketpairs and pipes only; the
+    /// --console file is the operator's output and stays).
     public static let sealedParent = Profile(
         name: "parent",
         summary: "the supervisor after sealing: wait, signal, report, clean up",
@@ -8,7 +12,6 @@ extension Profile {
         rules: [
             .allow("wait4", because: "reap children and learn how they ended"),
             .allow("kill", because: "end the remaining children when one dies"),
-            .allow("ppoll", because: "wait on children's status sockets and signals"),
-            .allow("unlinkat", because: "remove the runtime files it created"),
+            .allow("ppoll", because: "wait on the signalfd (SIGCHLD, SIGINT, SIGTERM), the status socket and the report pipe"),
         ])
 }
