@@ -3,7 +3,10 @@
 //   raw      SEQPACKET ping-pong, the server sends the same fd in SCM_RIGHTS each time;
 //   raw+dup  the same, but the server dups the fd and closes it after sending
 //            (the syscalls RequestServer makes for a handler's fd);
-//   protocol block.open through RequestClient → RequestServer, reply + 1 fd.
+//   protocol block.open through RequestClient → RequestServer, reply + 1 fd;
+//   helper   block.open through the real, confined `bulkhead-block` process (beside this
+//            bench): path walk, fstat and identity check included. Skipped (and said so)
+//            if that executable is not there.
 // The client closes each received fd. Rounds alternate the three and report medians.
 import BulkheadProtocol
 import Glibc
@@ -81,16 +84,33 @@ func protocolRound() throws -> Double {
     }
 }
 
+func realHelperRound(_ program: String) throws -> Double {
+    pin(toCPU: serverCPU)
+    let (client, pid) = RealBlockHelper.spawn(program)
+    pin(toCPU: clientCPU)
+    defer { BenchServer.finish(client, pid) }
+    let requests = RequestClient(socket: client)
+    _ = try requests.hello()
+    let request = BlockOpenRequest(path: RealBlockHelper.diskPath, access: .readOnly)
+    return try measure {
+        let response = try requests.call(request)
+        for fd in response.fds { try fd.close() }
+    }
+}
+
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
 var raw: [Double] = []
 var rawDup: [Double] = []
 var viaProtocol: [Double] = []
+var viaHelper: [Double] = []
+let helperProgram = RealBlockHelper.executable
 do {
     for _ in 0..<rounds {
         raw.append(try rawRound(dupEach: false))
         rawDup.append(try rawRound(dupEach: true))
         viaProtocol.append(try protocolRound())
+        if let helperProgram { viaHelper.append(try realHelperRound(helperProgram)) }
     }
 } catch {
     print("bench failed: \(error)")
@@ -109,3 +129,10 @@ print("  raw SEQPACKET ping-pong + 1 SCM_RIGHTS fd        \(format(median(raw)))
 print("  raw, server dup+close per fd (RequestServer's)   \(format(median(rawDup))) µs")
 print("  block.open via RequestClient/RequestServer + fd  \(format(median(viaProtocol))) µs"
     + "   (\(format(median(viaProtocol) / median(raw)))× raw)")
+if viaHelper.isEmpty {
+    print("  block.open via the real confined bulkhead-block  skipped: no bulkhead-block beside this bench")
+} else {
+    print("  block.open via the real confined bulkhead-block  \(format(median(viaHelper))) µs"
+        + "   (\(format(median(viaHelper) / median(raw)))× raw)")
+}
+unlink(RealBlockHelper.diskPath)
