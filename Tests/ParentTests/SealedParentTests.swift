@@ -1,0 +1,30 @@
+import Foundation
+import Testing
+
+/// What the parent really holds once it has sealed, read from /proc while the guest runs.
+@Suite struct SealedParentTests {
+    @Test func sealedParentHasNoCapabilitiesNoNewPrivilegesAndItsFilter() throws {
+        let running = try ParentRun.Running(["run", "--cmdline", "sleep=1500 poweroff"])
+        let deadline = Date().addingTimeInterval(10)
+        var status = ""
+        // Sealing comes right after the worker starts; wait until the filter is in.
+        while Date() < deadline {
+            status = (try? String(contentsOfFile: "/proc/\(running.pid)/status", encoding: .utf8)) ?? ""
+            if status.contains("Seccomp:\t2") { break }
+            usleep(10_000)
+        }
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(running.pid)/fd")) ?? []
+        let targets = fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(running.pid)/fd/\($0)") }
+        let run = running.finish()
+        #expect(run.status == 0, "\(run.errors)")
+        for field in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
+            #expect(status.contains("\(field):\t0000000000000000"), "\(field)")
+        }
+        #expect(status.contains("NoNewPrivs:\t1"))
+        #expect(status.contains("Seccomp:\t2"))
+        // stdio, the signalfd, /dev/kmsg (kill-mode reports), the status socket and the report pipe.
+        #expect(!targets.contains("/dev/kvm"), "\(targets)")
+        #expect(targets.count <= 7, "\(targets)")
+        #expect(targets.contains("anon_inode:[signalfd]"), "\(targets)")
+    }
+}
