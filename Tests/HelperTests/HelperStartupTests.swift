@@ -127,4 +127,32 @@ import Testing
         #expect(status["NoNewPrivs"] == "1")
         #expect(helper.log.contains("warning: --seccomp none leaves this helper unconfined"), "\(helper.log)")
     }
+
+    @Test(arguments: helpers)
+    func helperAnswersGarbageWithAnErrorAndKeepsServing(program: String, arguments: [String]) throws {
+        let helper = try RunningHelper(program, arguments)
+        let socket = try #require(helper.socket)
+        for garbage in [Array("not a header".utf8), [UInt8](repeating: 0xFF, count: 64), [0x42]] {
+            try socket.send(garbage)
+            var reply = try socket.receive()
+            defer { reply.closeFDs() }
+            let header = try MessageHeader.decode(reply.bytes)
+            #expect(header.kind == .error)
+            #expect(reply.fds.isEmpty)
+        }
+        #expect(try helper.hello() == program)
+    }
+
+    @Test func helperGivenAnotherProtocolVersionAnswersOnceAndExits76() throws {
+        let helper = try RunningHelper("bulkhead-net", [])
+        var datagram = MessageHeader.datagram(
+            kind: .request, requestID: 1, commandID: CommandCatalog.hello.id, body: HelloRequest().body, fdCount: 0)
+        datagram[4] = 0x7F  // the version field (bytes 4..<6, little-endian)
+        try helper.socket!.send(datagram)
+        var reply = try helper.socket!.receive()
+        reply.closeFDs()
+        #expect(try MessageHeader.decode(reply.bytes).kind == .error)
+        #expect(helper.exitStatus() == 76, "\(helper.log)")
+        #expect(helper.log.contains("the peer speaks protocol version 127"), "\(helper.log)")
+    }
 }
