@@ -11,8 +11,9 @@ gcc $CFLAGS -c "$src/entry.S" -o "$out/entry.o"
 gcc $CFLAGS -c "$src/guest.c" -o "$out/guest.o"
 gcc $CFLAGS -c "$src/virtio.c" -o "$out/virtio.o"
 gcc $CFLAGS -c "$src/sha256.c" -o "$out/sha256.o"
-ld -nostdlib -static -no-pie --build-id=none -T "$src/guest.ld" -o "$out/guest.elf" \
-  "$out/entry.o" "$out/guest.o" "$out/virtio.o" "$out/sha256.o"
+gcc $CFLAGS -c "$src/net.c" -o "$out/net.o"
+ld -nostdlib -static -no-pie --build-id=none --no-warn-rwx-segments -T "$src/guest.ld" -o "$out/guest.elf" \
+  "$out/entry.o" "$out/guest.o" "$out/virtio.o" "$out/sha256.o" "$out/net.o"
 objcopy -O binary --remove-section=.bss "$out/guest.elf" "$out/guest.bin"
 hex=$(od -An -v -tx1 "$out/guest.bin" | tr -d ' \n')
 {

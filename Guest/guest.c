@@ -234,6 +234,7 @@ static void run_step(struct word step) {
         step_exits(n);
     } else if (has_value && equals(step, "escape")) step_escape(value);
     else if (has_value && virtio_step(step, value)) {}
+    else if (has_value && net_step(step, value)) {}
     else if (has_value && equals(step, "cpuid")) {
         struct word sub;
         int64_t subleaf = 0;

@@ -27,6 +27,9 @@ static inline void pause(void) { __asm__ volatile("pause" ::: "memory"); }
 /* virtio.c: blk-sha256=N, blk-write=N, blk-read=N,MIB. Returns 0 when `step` is not one. */
 int virtio_step(struct word step, struct word value);
 
+/* net.c: net-ip=IP, net-ping=IP, net-echo=COUNT. Returns 0 when `step` is not one. */
+int net_step(struct word step, struct word value);
+
 /* sha256.c */
 struct sha256 { uint32_t h[8]; uint64_t length; uint8_t block[64]; uint32_t used; };
 void sha256_init(struct sha256 *s);

@@ -25,6 +25,8 @@
 #define VIRTIO_MMIO_SLOTS 8
 #define VIRTQ_AREA_ADDR 0x300000UL  /* the guest's rings, request headers and status bytes */
 #define DATA_AREA_ADDR 0x800000UL   /* request data buffers, up to the end of guest memory */
+#define NET_AREA_ADDR 0x310000UL    /* virtio-net rings: receive at +0, transmit at +0x4000 */
+#define NET_BUFFERS_ADDR 0x400000UL /* virtio-net frame buffers, 2 KiB each */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>

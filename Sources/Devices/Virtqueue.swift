@@ -170,6 +170,12 @@ public struct Virtqueue: Sendable {
         }
     }
 
+    /// Gives the chain `nextChain` just returned back to the driver's side, untouched: the
+    /// device could not use it yet (virtio-net: a receive buffer but no frame to put in it).
+    public mutating func unpopLast() {
+        lastAvailable &-= 1
+    }
+
     /// Puts `head` in the used ring with `length` bytes written, then publishes used.idx
     /// (§2.7.8: the element before the index).
     public mutating func addUsed(head: UInt16, length: UInt32) {

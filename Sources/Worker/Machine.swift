@@ -32,7 +32,7 @@ struct Machine {
         guard irqfd >= 0 else { throw KVMError.system(call: "eventfd", errno: Errno(rawValue: -irqfd)) }
         serialInterrupt = FileDescriptor(rawValue: irqfd)
         try vm.attachIRQFD(serialInterrupt, gsi: SerialPort.irq)
-        virtio = try VirtioDevices(vm: vm, memory: memory, disks: options.disks)
+        virtio = try VirtioDevices(vm: vm, memory: memory, disks: options.disks, taps: options.taps)
 
         let longMode = LongMode()
         let privilege: LongMode.Privilege

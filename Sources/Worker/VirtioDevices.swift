@@ -20,7 +20,29 @@ struct DiskOption: Equatable {
     }
 }
 
-/// The virtio-mmio devices of the VM: disks first, in command-line order, at
+/// `--tap-fd FD[,mac=MAC]`: a tap the net helper opened (IFF_TAP|IFF_NO_PI, no
+/// IFF_VNET_HDR). The default MAC is 52:54:00:12:34:(56 + index).
+struct TapOption: Equatable {
+    let fd: Int32
+    let mac: [UInt8]?
+
+    init(parsing text: String) throws(WorkerError) {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        guard let fd = Int32(parts[0]), (0...65535).contains(fd), parts.count <= 2 else {
+            throw .usage("--tap-fd \(text): expected FD or FD,mac=MAC")
+        }
+        self.fd = fd
+        guard parts.count == 2 else { mac = nil; return }
+        let octets = parts[1].hasPrefix("mac=") ? parts[1].dropFirst(4).split(separator: ":", omittingEmptySubsequences: false) : []
+        let bytes = octets.compactMap { $0.count == 2 ? UInt8($0, radix: 16) : nil }
+        guard bytes.count == 6, octets.count == 6, bytes[0] & 1 == 0 else {
+            throw .usage("--tap-fd \(text): expected mac=xx:xx:xx:xx:xx:xx (unicast)")
+        }
+        mac = bytes
+    }
+}
+
+/// The virtio-mmio devices of the VM: disks first, then taps, in command-line order, at
 /// DeviceWindow.base + 4 KiB · index with IRQ `irqs[index]` (Guest/README.md). Each has an
 /// ioeventfd on its QueueNotify register and an irqfd for its interrupt, so the vCPU
 /// threads only see register accesses and the io thread does all queue work.
@@ -29,12 +51,14 @@ final class VirtioDevices: @unchecked Sendable {
     let transports: [VirtioMMIO]
     /// One ioeventfd per transport, polled by the io thread.
     private let notifyFDs: [Int32]
+    /// For each transport that is a virtio-net device: it and its tap fd.
+    private let nets: [(device: VirtioNet, tap: Int32)?]
 
     /// IOAPIC lines free on our board: 4 is the UART, 8 the RTC's, 1/12 the i8042's.
     static let irqs: [UInt32] = [5, 6, 7, 9, 10, 11, 14, 15]
 
-    init(vm: VirtualMachine, memory: GuestMemory, disks: [DiskOption]) throws {
-        guard disks.count <= Self.irqs.count else { throw KVMError.invalid("at most \(Self.irqs.count) virtio devices") }
+    init(vm: VirtualMachine, memory: GuestMemory, disks: [DiskOption], taps: [TapOption] = []) throws {
+        guard disks.count + taps.count <= Self.irqs.count else { throw KVMError.invalid("at most \(Self.irqs.count) virtio devices") }
         var transports: [VirtioMMIO] = []
         var notifyFDs: [Int32] = []
         for (index, disk) in disks.enumerated() {
@@ -49,8 +73,22 @@ final class VirtioDevices: @unchecked Sendable {
             transports.append(transport)
             notifyFDs.append(notify)
         }
+        var nets: [(device: VirtioNet, tap: Int32)?] = Array(repeating: nil, count: transports.count)
+        for (n, tap) in taps.enumerated() {
+            // The io thread must never block on the tap: receive stops at EAGAIN.
+            let flags = fcntl(tap.fd, F_GETFL)
+            guard flags >= 0, fcntl(tap.fd, F_SETFL, flags | O_NONBLOCK) == 0 else {
+                throw KVMError.system(call: "fcntl(tap fd \(tap.fd))", errno: Errno(rawValue: errno))
+            }
+            let device = VirtioNet(fd: tap.fd, mac: tap.mac ?? [0x52, 0x54, 0x00, 0x12, 0x34, UInt8(0x56 + n)])
+            let (transport, notify) = try Self.attach(device, index: transports.count, vm: vm, memory: memory)
+            transports.append(transport)
+            notifyFDs.append(notify)
+            nets.append((device, tap.fd))
+        }
         self.transports = transports
         self.notifyFDs = notifyFDs
+        self.nets = nets
     }
 
     /// The transport at slot `index`, its irqfd and its QueueNotify ioeventfd.
@@ -81,20 +119,30 @@ final class VirtioDevices: @unchecked Sendable {
         return (transports[Int(index)], (address - DeviceWindow.base) % VirtioMMIO.size)
     }
 
-    /// The io thread's loop: sleep in ppoll on the ioeventfds, drain the one that fired,
-    /// process that device's queues. Only ppoll, read, preadv/pwritev, fdatasync, write.
+    /// The io thread's loop: sleep in ppoll on the ioeventfds (and the taps of net devices
+    /// whose guest has receive buffers), drain what fired, process that device's queues.
+    /// Only ppoll, read, write, readv/writev, preadv/pwritev and fdatasync.
     func serve(onError: (String) -> Void) -> Never {
+        let count = notifyFDs.count
         var fds = notifyFDs.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        fds += nets.map { pollfd(fd: $0?.tap ?? -1, events: 0, revents: 0) }  // fd -1: ignored
         while true {
             let n = bh_ppoll_forever(&fds, UInt(fds.count))
             if n < 0 {
                 if n != -EINTR { onError("io: ppoll: \(String(cString: strerror(-n)))") }
                 continue
             }
-            for i in fds.indices where fds[i].revents & Int16(POLLIN) != 0 {
-                var count: UInt64 = 0
-                _ = read(fds[i].fd, &count, 8)
+            for i in 0..<count {
+                let notified = fds[i].revents & Int16(POLLIN) != 0
+                let frames = fds[count + i].revents & Int16(POLLIN) != 0
+                guard notified || frames else { continue }
+                if notified {
+                    var value: UInt64 = 0
+                    _ = read(fds[i].fd, &value, 8)
+                }
                 transports[i].processQueues()
+                // Poll the tap only while the guest has buffers for what arrives there.
+                if let net = nets[i] { fds[count + i].events = net.device.wantsFrames ? Int16(POLLIN) : 0 }
             }
         }
     }

@@ -10,6 +10,7 @@ import TestGuest
 ///                     [--kernel-fd FD [--initrd-fd FD] [--append "..."]]
 ///                     [--block-socket-fd FD --kernel PATH [--initrd PATH] [--append "..."]]
 ///                     [--hide-cpuid FEATURE[,FEATURE...]] [--disk-fd FD[,readonly]]...
+///                     [--tap-fd FD[,mac=MAC]]...
 ///
 /// The parent opens /dev/kvm and every other file (kernel and initrd come from the block
 /// helper as fds); the worker never opens a path. Without --kernel-fd it boots the built-in
@@ -41,6 +42,8 @@ struct WorkerOptions {
     var hiddenCPUID: [CPUIDFeature] = []
     /// virtio-blk disks on fds the block helper opened, in device order (VirtioDevices).
     var disks: [DiskOption] = []
+    /// virtio-net devices on tap fds the net helper opened, after the disks.
+    var taps: [TapOption] = []
 
     static let usage = """
         usage: bulkhead-worker --kvm-fd FD [--console-fd FD|none] [--report-fd FD] [--status-fd FD]
@@ -49,6 +52,7 @@ struct WorkerOptions {
                                [--kernel-fd FD [--initrd-fd FD] [--append "..."]]
                                [--block-socket-fd FD --kernel PATH [--initrd PATH] [--append "..."]]
                                [--hide-cpuid FEATURE[,FEATURE...]] [--disk-fd FD[,readonly]]...
+                               [--tap-fd FD[,mac=MAC]]...
         """
 
     init(arguments: [String]) throws(WorkerError) {
@@ -101,13 +105,14 @@ struct WorkerOptions {
                     hiddenCPUID.append(feature)
                 }
             case "--disk-fd": disks.append(try DiskOption(parsing: try value(flag)))
+            case "--tap-fd": taps.append(try TapOption(parsing: try value(flag)))
             case "--help", "-h": throw .usage(Self.usage)
             default: throw .usage("unknown option \(flag)\n\(Self.usage)")
             }
         }
         guard kvmFD >= 0 else { throw .usage("--kvm-fd is required\n\(Self.usage)") }
         // The io thread serves either the probe's @io requests or the virtio queues.
-        guard !escapeProbe || disks.isEmpty else { throw .usage("--device escape-probe excludes virtio devices") }
+        guard !escapeProbe || (disks.isEmpty && taps.isEmpty) else { throw .usage("--device escape-probe excludes virtio devices") }
         guard kernelFD != nil || initrdFD == nil else { throw .usage("--initrd-fd needs --kernel-fd") }
         guard (kernelPath == nil && initrdPath == nil) || blockSocketFD != nil else {
             throw .usage("--kernel and --initrd need --block-socket-fd (the worker never opens a path)")
