@@ -26,10 +26,14 @@ import Testing
         #expect(run.survivors.isEmpty)
     }
 
-    @Test(arguments: ["bulkhead-block", "bulkhead-exec"])
+    @Test(arguments: ["bulkhead-block", "bulkhead-net", "bulkhead-exec"])
     func sigkillOfAHelperEndsTheVMWithTheHelperFailureStatus(helper: String) throws {
+        let tap = "bhk\(getpid() % 100_000)"
+        #expect(Self.shell("ip tuntap add dev \(tap) mode tap") == 0)
+        defer { _ = Self.shell("ip link del \(tap)") }
         let running = try ParentRun.Running([
-            "run", "--disk", Self.disk(), "--hook", "up=/usr/bin/true", "--cmdline", "sleep=5000 poweroff",
+            "run", "--disk", Self.disk(), "--net", "tap=\(tap)", "--hook", "up=/usr/bin/true",
+            "--cmdline", "sleep=5000 poweroff",
         ])
         var target: Int32?
         let deadline = Date().addingTimeInterval(10)
@@ -51,6 +55,17 @@ import Testing
         #expect(run.errors.contains("helper (pid \(pid)) was killed by signal 9 (SIGKILL) while the VM ran"), "\(run.errors)")
         #expect(!run.output.contains("slept"))
         #expect(run.survivors.isEmpty)
+        // The tap is the operator's: the net helper attached it and created nothing.
+        #expect(Self.shell("ip link show \(tap) > /dev/null") == 0)
+    }
+
+    static func shell(_ command: String) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        try? process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
     }
 
     @Test func aLinuxKernelReachesTheWorkerThroughTheBlockHelper() throws {
