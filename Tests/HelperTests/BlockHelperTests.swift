@@ -177,6 +177,33 @@ import Testing
         #expect(helper.log.contains(named), "\(helper.log)")
     }
 
+    @Test func pathThatIsNotUTF8IsDeclaredAndOpenedByteForByte() throws {
+        let fixture = try BlockFixture()
+        let name = Array("disk".utf8) + [0xFF, 0xFE] + Array(".img".utf8)
+        let path = Array(fixture.root.utf8) + [UInt8(ascii: "/")] + name
+        let made = (path + [0]).withUnsafeBufferPointer {
+            open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        }
+        try #require(made >= 0)
+        close(made)
+        let (ours, theirs) = try SeqPacketSocket.pair()
+        defer { theirs.close() }
+        let helper = try RunningHelper(
+            "bulkhead-block", bytes: [Array("--socket-fd".utf8), Array("3".utf8), Array("--file".utf8), Array("ro:".utf8) + path],
+            fd3: theirs.fileDescriptor.rawValue, socket: ours)
+        try ours.setReceiveTimeout(microseconds: 20_000_000)
+        let response = try helper.client!.call(BlockOpenRequest(path: path, access: .readOnly))
+        #expect(response.fds.count == 1)
+        response.fds.forEach { try? $0.close() }
+        // The same name with the invalid bytes replaced (what a lossy String would give) is not it.
+        let lossy = Array(String(decoding: path, as: UTF8.self).utf8)
+        #expect {
+            _ = try helper.client!.call(BlockOpenRequest(path: lossy, access: .readOnly))
+        } throws: { error in
+            refusal(error)?.contains("not a declared path") == true
+        }
+    }
+
     @Test func declaredSymlinkIsRefusedAtStartUp() throws {
         let fixture = try BlockFixture()
         try fixture.symlink("link.img", to: fixture.path("disk.img"))

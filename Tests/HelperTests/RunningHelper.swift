@@ -45,7 +45,12 @@ final class RunningHelper {
 
     /// Starts `executable` (a helper name or an absolute path) with exactly `arguments`,
     /// `fd3` (if any) as its fd 3, and keeps `socket` as the test's end.
-    init(_ executable: String, _ arguments: [String], fd3: Int32?, socket: SeqPacketSocket?) throws {
+    convenience init(_ executable: String, _ arguments: [String], fd3: Int32?, socket: SeqPacketSocket?) throws {
+        try self.init(executable, bytes: arguments.map { Array($0.utf8) }, fd3: fd3, socket: socket)
+    }
+
+    /// As above, with arguments as raw bytes (a path on argv need not be UTF-8).
+    init(_ executable: String, bytes arguments: [[UInt8]], fd3: Int32?, socket: SeqPacketSocket?) throws {
         program = executable
         let path = executable.hasPrefix("/") ? executable : HelperBinaries.path(executable)
         logPath = "/tmp/bh-helper-log-\(getpid())-\(UUID().uuidString)"
@@ -71,7 +76,9 @@ final class RunningHelper {
         }
         defer { if movedFD >= 0 { close(movedFD) } }
 
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(path)] + arguments.map { bytes in
+            (bytes + [0]).withUnsafeBufferPointer { strdup(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self)) }
+        } + [nil]
         let environment: [String] = ["SWIFT_BACKTRACE=enable=no"]
         let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }
