@@ -16,7 +16,7 @@ struct ChildProcess {
         ["SWIFT_BACKTRACE=enable=no", "BULKHEAD_RUN=\(getpid())", "PATH=/usr/bin:/bin"]
     }
 
-    static func spawn(name: String, executable: String, arguments: [String], fds: [Int32]) throws(LaunchError) -> ChildProcess {
+    static func spawn(name: String, executable: String, arguments: [String], fds: [Int32]) throws -> ChildProcess {
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = environment().map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }
@@ -24,7 +24,7 @@ struct ChildProcess {
             bh_spawn(executable, argv, envp, map.baseAddress, Int32(map.count))
         }
         guard pid > 0 else {
-            throw .system("cannot start \(name) (\(executable)): \(String(cString: strerror(-pid)))")
+            throw LaunchError.system("cannot start \(name) (\(executable)): \(String(cString: strerror(-pid)))")
         }
         return ChildProcess(name: name, pid: pid)
     }

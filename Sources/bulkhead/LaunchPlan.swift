@@ -41,7 +41,7 @@ struct LaunchPlan {
         return false
     }
 
-    init(_ configuration: RunConfiguration) throws(ConfigurationError) {
+    init(_ configuration: RunConfiguration) throws {
         self.configuration = configuration
         helpers = Self.helpers(for: configuration)
         workerExecutable = configuration.executableDirectory + "/bulkhead-worker"

@@ -19,7 +19,7 @@ struct LaunchedVM {
 
     /// Starts every helper of `plan` and waits for its handshake, then opens /dev/kvm and
     /// starts the worker. On failure whatever was started is killed and reaped.
-    static func start(_ plan: LaunchPlan) throws(LaunchError) -> LaunchedVM {
+    static func start(_ plan: LaunchPlan) throws -> LaunchedVM {
         var vm = LaunchedVM()
         do {
             try vm.launch(plan)
@@ -30,14 +30,14 @@ struct LaunchedVM {
         return vm
     }
 
-    private mutating func launch(_ plan: LaunchPlan) throws(LaunchError) {
+    private mutating func launch(_ plan: LaunchPlan) throws {
         let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
-        guard devNull >= 0 else { throw .system("open /dev/null: \(String(cString: strerror(errno)))") }
+        guard devNull >= 0 else { throw LaunchError.system("open /dev/null: \(String(cString: strerror(errno)))") }
         defer { close(devNull) }
 
         for helper in plan.helpers {
             let (mine, theirs): (SeqPacketSocket, SeqPacketSocket)
-            do { (mine, theirs) = try SeqPacketSocket.pair() } catch { throw .system("socketpair: \(error)") }
+            do { (mine, theirs) = try SeqPacketSocket.pair() } catch { throw LaunchError.system("socketpair: \(error)") }
             helperSockets.append(mine)
             let child: ChildProcess
             do {
@@ -46,7 +46,7 @@ struct LaunchedVM {
                     name: helper.kind.rawValue, executable: plan.executable(of: helper),
                     arguments: plan.helperArguments(helper), fds: [devNull, 1, 2, theirs.fileDescriptor.rawValue])
             } catch {
-                throw .helper("\(helper.kind.rawValue) helper: \(error)")
+                throw LaunchError.helper("\(helper.kind.rawValue) helper: \(error)")
             }
             helpers.append(child)
             do {
@@ -59,25 +59,25 @@ struct LaunchedVM {
             } catch let error as LaunchError {
                 throw error
             } catch {
-                throw .helper("\(helper.kind.rawValue) helper (pid \(child.pid)) failed its handshake: \(Self.why(error, child))")
+                throw LaunchError.helper("\(helper.kind.rawValue) helper (pid \(child.pid)) failed its handshake: \(Self.why(error, child))")
             }
         }
 
         let kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC)
-        guard kvm >= 0 else { throw .system("open /dev/kvm: \(String(cString: strerror(errno)))") }
+        guard kvm >= 0 else { throw LaunchError.system("open /dev/kvm: \(String(cString: strerror(errno)))") }
         defer { close(kvm) }
         var report: [Int32] = [-1, -1]
-        guard pipe(&report) == 0, fcntl(report[0], F_SETFD, FD_CLOEXEC) == 0, fcntl(report[1], F_SETFD, FD_CLOEXEC) == 0 else { throw .system("pipe: \(String(cString: strerror(errno)))") }
+        guard pipe(&report) == 0, fcntl(report[0], F_SETFD, FD_CLOEXEC) == 0, fcntl(report[1], F_SETFD, FD_CLOEXEC) == 0 else { throw LaunchError.system("pipe: \(String(cString: strerror(errno)))") }
         reportFD = report[0]
         defer { close(report[1]) }
         let (statusMine, statusTheirs): (SeqPacketSocket, SeqPacketSocket)
-        do { (statusMine, statusTheirs) = try SeqPacketSocket.pair() } catch { throw .system("socketpair: \(error)") }
+        do { (statusMine, statusTheirs) = try SeqPacketSocket.pair() } catch { throw LaunchError.system("socketpair: \(error)") }
         statusFD = statusMine.fileDescriptor.rawValue
         defer { statusTheirs.close() }
         var console: Int32 = -1
         if case .file(let path) = plan.configuration.console {
             console = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
-            guard console >= 0 else { throw .system("open --console \(path): \(String(cString: strerror(errno)))") }
+            guard console >= 0 else { throw LaunchError.system("open --console \(path): \(String(cString: strerror(errno)))") }
         }
         defer { if console >= 0 { close(console) } }
         var blockSocket: Int32 = -1

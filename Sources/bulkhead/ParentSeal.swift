@@ -7,13 +7,13 @@ import Sandbox
 /// start-up); here it drops every capability, sets no-new-privileges and loads the
 /// `parent` profile (Sources/Sandbox/Profiles/SealedParent.swift).
 enum ParentSeal {
-    static func seal(mode: FilterMode) throws(LaunchError) {
+    static func seal(mode: FilterMode) throws {
         let dropped = bh_drop_all_capabilities()
-        guard dropped == 0 else { throw .system("dropping capabilities: \(String(cString: strerror(-dropped)))") }
+        guard dropped == 0 else { throw LaunchError.system("dropping capabilities: \(String(cString: strerror(-dropped)))") }
         do {
             try Confinement.confineProcess(as: .parent, mode: mode)
         } catch {
-            throw .system("loading the parent profile: \(error)")
+            throw LaunchError.system("loading the parent profile: \(error)")
         }
     }
 }

@@ -46,15 +46,15 @@ struct RunCommand: ParsableCommand {
         do {
             vm = try LaunchedVM.start(plan)
         } catch {
-            StandardError.line(error.description)
-            Glibc.exit(error.exitStatus)
+            StandardError.line("\(error)")
+            Glibc.exit((error as? LaunchError)?.exitStatus ?? ExitStatus.systemError)
         }
         do {
             try ParentSeal.seal(mode: plan.configuration.seccomp)
         } catch {
-            StandardError.line(error.description)
+            StandardError.line("\(error)")
             vm.killAll()
-            _exit(error.exitStatus)
+            _exit(ExitStatus.systemError)
         }
         let status = Supervisor(vm: vm, signalFD: signalFD, audit: audit).run()
         _exit(status)
@@ -66,7 +66,7 @@ struct RunCommand: ParsableCommand {
         do {
             try configuration.policy.check(configuration)
         } catch {
-            throw ConfigurationError("refused", error.description)
+            throw ConfigurationError("refused", "\(error)")
         }
         return try LaunchPlan(configuration)
     }

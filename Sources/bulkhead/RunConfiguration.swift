@@ -58,7 +58,7 @@ struct RunConfiguration {
     /// Where bulkhead-worker and the helpers are.
     let executableDirectory: String
 
-    init(_ options: RunOptions) throws(ConfigurationError) {
+    init(_ options: RunOptions) throws {
         memoryMiB = try Self.number(options.memory, "--memory", Self.memoryRange)
         cpus = try Self.number(options.cpus, "--cpus", Self.cpuRange)
         guard let mode = FilterMode(rawValue: options.seccomp) else {
@@ -67,7 +67,7 @@ struct RunConfiguration {
         seccomp = mode
 
         var seen = Set<String>()  // every host path the VM declares, once
-        func declare(_ path: String, _ flag: String) throws(ConfigurationError) {
+        func declare(_ path: String, _ flag: String) throws {
             guard seen.insert(path).inserted else { throw ConfigurationError("\(flag) \(path)", "declared twice") }
         }
         if let kernel = options.kernel {
@@ -226,7 +226,7 @@ struct RunConfiguration {
         }
     }
 
-    private static func number(_ text: String, _ flag: String, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+    private static func number(_ text: String, _ flag: String, _ range: ClosedRange<Int>) throws -> Int {
         guard let n = Int(text), range.contains(n) else {
             throw ConfigurationError("\(flag) \(text)", "expected a number in \(range.lowerBound)...\(range.upperBound)")
         }
@@ -234,7 +234,7 @@ struct RunConfiguration {
     }
 
     /// An absolute path to an existing regular file (or block device, for disks).
-    private static func existingFile(_ path: String, _ flag: String, allowBlockDevice: Bool = false) throws(ConfigurationError) {
+    private static func existingFile(_ path: String, _ flag: String, allowBlockDevice: Bool = false) throws {
         guard path.hasPrefix("/") else { throw ConfigurationError("\(flag) \(path)", "not an absolute path") }
         guard !path.utf8.contains(0), path.utf8.count < PATH_MAX else { throw ConfigurationError("\(flag) \(path)", "not a valid path") }
         var info = stat()

@@ -48,7 +48,7 @@ struct SecurityPolicy {
     }
 
     /// Throws naming every refused use, what it is, why, and which flag refused it.
-    func check(_ configuration: RunConfiguration) throws(PolicyRefusal) {
+    func check(_ configuration: RunConfiguration) throws {
         var refusals: [String] = []
         for use in Self.uses(of: configuration) {
             let what = "\(use.entry.kind.rawValue) \(use.entry.name) (needed by \(use.neededBy))"
