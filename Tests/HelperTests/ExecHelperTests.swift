@@ -96,6 +96,18 @@ import Testing
         #expect(reply.stdout == [UInt8](repeating: 0, count: ProtocolLimits.maxFieldLength))
     }
 
+    @Test func hookStaysUnderTheExecHelpersFilter() throws {
+        // chroot(2) is in @privileged, which the exec profile excludes: the hook that calls it
+        // is killed with SIGSYS. Unconfined (--seccomp none) the same hook succeeds.
+        let declaration = ["--hook", "jail=/usr/sbin/chroot", "--hook-arg", "jail=/", "--hook-arg", "jail=/usr/bin/true"]
+        let confined = try RunningHelper("bulkhead-exec", declaration)
+        let killed = try run(confined, "jail")
+        #expect(killed.signal == SIGSYS, "\(killed)")
+        #expect(killed.exitStatus == -1)
+        let unconfined = try RunningHelper("bulkhead-exec", ["--seccomp", "none"] + declaration)
+        #expect(try run(unconfined, "jail").exitStatus == 0)
+    }
+
     @Test(arguments: [
         (["--hook-arg", "ghost=1"], "--hook-arg \"ghost=1\": expected NAME=ARG for a hook declared with --hook"),
         (["--hook", "rel=usr/bin/echo"], "refused hook \"rel\": program path \"usr/bin/echo\": the path is relative"),
