@@ -80,9 +80,10 @@ static int blk_open(int64_t n, struct blk *b) {
     return 0;
 }
 
-/* `bytes` at `sector` in requests of at most CHUNK, data at `buffer`, one notification;
- * waits for all of them. Returns the first non-zero status, 0 when all succeeded. */
-static int blk_batch(struct blk *b, uint32_t type, uint64_t sector, uint8_t *buffer, uint64_t bytes) {
+/* `bytes` at `sector` in requests of at most CHUNK, data at `buffer` (or every request at
+ * the same `buffer` when `reuse`), one notification; waits for all of them. Returns the
+ * first non-zero status, 0 when all succeeded. */
+static int blk_batch_at(struct blk *b, uint32_t type, uint64_t sector, uint8_t *buffer, uint64_t bytes, int reuse) {
     int count = 0;
     uint16_t start = b->next_avail;
     do {
@@ -99,7 +100,7 @@ static int blk_batch(struct blk *b, uint32_t type, uint64_t sector, uint8_t *buf
         descs[d + 2] = (struct desc){(uint64_t)(uintptr_t)&statuses[count], 1, F_WRITE, 0};
         avail->ring[(uint16_t)(start + count) % QSIZE] = d;
         count++;
-        buffer += len;
+        if (!reuse) buffer += len;
         sector += len / 512;
         bytes -= len;
     } while (bytes && count < MAX_BATCH);
@@ -119,6 +120,10 @@ static int blk_batch(struct blk *b, uint32_t type, uint64_t sector, uint8_t *buf
     }
     for (int i = 0; i < count; i++) if (statuses[i]) return statuses[i];
     return bytes ? -1 : 0;  /* -1: more than one batch was asked for */
+}
+
+static int blk_batch(struct blk *b, uint32_t type, uint64_t sector, uint8_t *buffer, uint64_t bytes) {
+    return blk_batch_at(b, type, sector, buffer, bytes, 0);
 }
 
 static uint64_t batch_bytes(void) {
@@ -186,7 +191,8 @@ static void step_blk_read(int64_t n, int64_t mib, struct word value) {
         uint64_t len = total - done < batch_bytes() ? total - done : batch_bytes();
         if (position + len > disk) position = 0;
         if (len > disk) len = disk - disk % CHUNK;
-        int status = blk_batch(&b, T_IN, position / 512, data, len);
+        /* Like dd: every request lands in the same 1 MiB buffer, the data is not used. */
+        int status = blk_batch_at(&b, T_IN, position / 512, data, len, 1);
         if (status) { puts("error: blk read status "); putu((uint64_t)status); putc('\n'); poweroff(1); }
         done += len;
         position += len;
