@@ -35,31 +35,33 @@ struct LaunchedVM {
         guard devNull >= 0 else { throw LaunchError.system("open /dev/null: \(String(cString: strerror(errno)))") }
         defer { close(devNull) }
 
+        // Every helper is started first and then greeted, so they start up side by side.
         for helper in plan.helpers {
             let (mine, theirs): (SeqPacketSocket, SeqPacketSocket)
             do { (mine, theirs) = try SeqPacketSocket.pair() } catch { throw LaunchError.system("socketpair: \(error)") }
             helperSockets.append(mine)
-            let child: ChildProcess
             do {
                 defer { theirs.close() }
-                child = try ChildProcess.spawn(
-                    name: helper.kind.rawValue, executable: plan.executable(of: helper),
-                    arguments: plan.helperArguments(helper), fds: [devNull, 1, 2, theirs.fileDescriptor.rawValue])
+                helpers.append(
+                    try ChildProcess.spawn(
+                        name: helper.kind.rawValue, executable: plan.executable(of: helper),
+                        arguments: plan.helperArguments(helper), fds: [devNull, 1, 2, theirs.fileDescriptor.rawValue]))
             } catch {
                 throw LaunchError.helper("\(helper.kind.rawValue) helper: \(error)")
             }
-            helpers.append(child)
+        }
+        for (index, helper) in plan.helpers.enumerated() {
+            let (child, socket) = (helpers[index], helperSockets[index])
+            let reply: HelloReply
             do {
-                try mine.setReceiveTimeout(microseconds: Self.handshakeTimeoutMicroseconds)
-                let reply = try RequestClient(socket: mine).hello()
-                try mine.setReceiveTimeout(microseconds: 0)
-                guard reply.helper == helper.kind.rawValue || reply.helper == "bulkhead-\(helper.kind.rawValue)" else {
-                    throw LaunchError.helper("\(helper.kind.rawValue) helper (pid \(child.pid)) answered hello as \(reply.helper)")
-                }
-            } catch let error as LaunchError {
-                throw error
+                try socket.setReceiveTimeout(microseconds: Self.handshakeTimeoutMicroseconds)
+                reply = try RequestClient(socket: socket).hello()
+                try socket.setReceiveTimeout(microseconds: 0)
             } catch {
                 throw LaunchError.helper("\(helper.kind.rawValue) helper (pid \(child.pid)) failed its handshake: \(Self.why(error, child))")
+            }
+            guard reply.helper == helper.kind.rawValue || reply.helper == helper.executableName else {
+                throw LaunchError.helper("\(helper.kind.rawValue) helper (pid \(child.pid)) answered hello as \(reply.helper)")
             }
         }
 

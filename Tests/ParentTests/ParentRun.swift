@@ -26,14 +26,14 @@ struct ParentRun {
 
     /// A started, not yet finished run: for tests that act on it while the guest runs.
     final class Running: @unchecked Sendable {
-        // Sendable: the captured output is only touched under `lock`.
-
+        // Sendable: each collected buffer is written by its reader thread only, and read
+        // after `done` is signalled.
         let process = Process()
-        let out = Pipe()
-        let err = Pipe()
+        private let out = Pipe()
+        private let err = Pipe()
         private var outData = Data()
         private var errData = Data()
-        private let lock = NSLock()
+        private let done = DispatchGroup()
 
         init(_ arguments: [String]) throws {
             process.executableURL = URL(fileURLWithPath: ParentRun.executable)
@@ -41,19 +41,13 @@ struct ParentRun {
             process.standardOutput = out
             process.standardError = err
             process.standardInput = FileHandle.nullDevice
-            out.fileHandleForReading.readabilityHandler = { [weak self] h in
-                let d = h.availableData
-                self?.lock.withLock { self?.outData.append(d) }
-            }
-            err.fileHandleForReading.readabilityHandler = { [weak self] h in
-                let d = h.availableData
-                self?.lock.withLock { self?.errData.append(d) }
-            }
             try process.run()
+            // Blocking reads to EOF on their own threads: no readabilityHandler races.
+            DispatchQueue.global().async(group: done) { self.outData = self.out.fileHandleForReading.readDataToEndOfFile() }
+            DispatchQueue.global().async(group: done) { self.errData = self.err.fileHandleForReading.readDataToEndOfFile() }
         }
 
         var pid: Int32 { process.processIdentifier }
-        var outputSoFar: String { lock.withLock { String(decoding: outData, as: UTF8.self) } }
 
         /// Waits for the exit (SIGKILL after `timeout` seconds) and collects everything.
         func finish(timeout: Double = 60) -> ParentRun {
@@ -61,19 +55,11 @@ struct ParentRun {
             while process.isRunning && Date() < deadline { usleep(10_000) }
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
-            // Drain what is still in the pipes.
-            out.fileHandleForReading.readabilityHandler = nil
-            err.fileHandleForReading.readabilityHandler = nil
-            let restOut = out.fileHandleForReading.readDataToEndOfFile()
-            let restErr = err.fileHandleForReading.readDataToEndOfFile()
-            return lock.withLock {
-                outData.append(restOut)
-                errData.append(restErr)
-                return ParentRun(
-                    pid: process.processIdentifier, status: process.terminationStatus,
-                    output: String(decoding: outData, as: UTF8.self), errors: String(decoding: errData, as: UTF8.self),
-                    signaled: process.terminationReason == .uncaughtSignal)
-            }
+            _ = done.wait(timeout: .now() + 15)  // a leftover child would hold the pipes open
+            return ParentRun(
+                pid: process.processIdentifier, status: process.terminationStatus,
+                output: String(decoding: outData, as: UTF8.self), errors: String(decoding: errData, as: UTF8.self),
+                signaled: process.terminationReason == .uncaughtSignal)
         }
     }
 
