@@ -144,7 +144,7 @@ public final class VirtioMMIO: @unchecked Sendable {
         case 0x044:
             guard let q = selectedQueue else { break }
             if value == 1 && !queues[q].ready {
-                guard status & Status.featuresOK != 0 else { needsReset(.ringOutsideGuestMemory); break }
+                guard status & Status.featuresOK != 0 else { needsReset(.queueReadyBeforeFeaturesOK); break }
                 do { try queues[q].makeReady(memory: memory) } catch { needsReset(error) }
             } else if value == 0 {
                 queues[q].reset()

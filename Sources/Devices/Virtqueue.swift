@@ -30,6 +30,8 @@ public enum VirtioError: Error, Equatable, Sendable {
     case readableAfterWritable
     /// The request has nowhere to put its status byte, so no answer can be given.
     case noStatusByte
+    /// QueueReady = 1 before FEATURES_OK (§3.1.1: queues are set up after negotiation).
+    case queueReadyBeforeFeaturesOK
 }
 
 /// One guest buffer of a descriptor chain, already checked to lie inside guest memory.

@@ -104,7 +104,7 @@ struct WorkerThreads {
     /// `io`: virtqueue work woken by ioeventfds, or the escape probe's `@io` requests.
     func io() {
         guard confine("io", as: .io) else { state.parkForever() }
-        if !virtio.isEmpty { virtio.serve(onError: state.fail) }
+        if !virtio.isEmpty { virtio.serve(onError: state.fail, onWarning: state.report) }
         if let escapeProbe { escapeProbe.serveIOThread() }
         state.parkForever()
     }

@@ -122,7 +122,8 @@ final class VirtioDevices: @unchecked Sendable {
     /// The io thread's loop: sleep in ppoll on the ioeventfds (and the taps of net devices
     /// whose guest has receive buffers), drain what fired, process that device's queues.
     /// Only ppoll, read, write, readv/writev, preadv/pwritev and fdatasync.
-    func serve(onError: (String) -> Void) -> Never {
+    /// `onError` ends the VM (a VMM fault); `onWarning` only reports.
+    func serve(onError: (String) -> Void, onWarning: (String) -> Void) -> Never {
         let count = notifyFDs.count
         var fds = notifyFDs.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
         fds += nets.map { pollfd(fd: $0?.tap ?? -1, events: 0, revents: 0) }  // fd -1: ignored
@@ -133,6 +134,12 @@ final class VirtioDevices: @unchecked Sendable {
                 continue
             }
             for i in 0..<count {
+                if fds[count + i].revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 {
+                    // The tap went away (deleted on the host): stop polling it, or ppoll
+                    // would return at once forever. The guest's frames are dropped from now.
+                    onWarning("bulkhead-worker: io: tap fd \(fds[count + i].fd) failed; virtio-net slot \(i) no longer receives")
+                    fds[count + i].fd = -1
+                }
                 let notified = fds[i].revents & Int16(POLLIN) != 0
                 let frames = fds[count + i].revents & Int16(POLLIN) != 0
                 guard notified || frames else { continue }

@@ -173,6 +173,7 @@ import Testing
         d.write(0x38, 16)
         d.write(0x44, 1)
         #expect(d.needsReset)
+        #expect(d.transport.lastError == .queueReadyBeforeFeaturesOK)
     }
 
     @Test func deviceThatNeedsResetProcessesNothingUntilTheDriverResetsIt() throws {

@@ -14,9 +14,9 @@ final class TestDriver {
     let buffers: UInt64 = 0x20000
     private var availableIndex: UInt16 = 0
 
-    init(device: any VirtioDevice, memoryBytes: Int = 1 << 20, queueSize: UInt16 = 16) throws {
+    init(device: any VirtioDevice, memoryBytes: Int = 1 << 20, queueSize: UInt16 = 16, interrupt: (any InterruptLine)? = nil) throws {
         memory = try GuestMemory(size: memoryBytes)
-        transport = VirtioMMIO(device: device, address: 0xD000_0000, irq: 5, memory: memory, interrupt: nil)
+        transport = VirtioMMIO(device: device, address: 0xD000_0000, irq: 5, memory: memory, interrupt: interrupt)
         self.queueSize = queueSize
     }
 
@@ -138,4 +138,10 @@ final class DiskFile {
         close(fd)
         unlink(path)
     }
+}
+
+/// Counts the edges a device sends (stands in for the irqfd).
+final class CountingInterrupt: InterruptLine, @unchecked Sendable {
+    private(set) var count = 0
+    func trigger() { count += 1 }
 }

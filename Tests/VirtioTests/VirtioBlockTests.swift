@@ -155,4 +155,30 @@ import Testing
             #expect(d.bytes(at: d.buffers + UInt64(r) * 0x2000 + 0x100, count: 512) == Array(disk.contents[(512 * r)..<(512 * r + 512)]))
         }
     }
+
+    @Test func completedRequestsRaiseOneInterruptUnlessTheDriverSuppressedIt() throws {
+        let disk = try DiskFile(bytes: 64 * 1024)
+        let line = CountingInterrupt()
+        let d = try TestDriver(device: VirtioBlock(fd: disk.fd, byteCount: 64 * 1024, readOnly: false, serial: "d"), interrupt: line)
+        d.start()
+        #expect(try request(d, type: 0, sector: 0, length: 512) == 0)
+        #expect(line.count == 1)
+        #expect(d.read(0x60) == 1, "InterruptStatus: used buffer notification")
+        d.write(0x64, 1)
+        #expect(d.read(0x60) == 0, "InterruptACK clears it")
+        try d.memory.store(UInt16(1), at: d.available)  // VIRTQ_AVAIL_F_NO_INTERRUPT
+        #expect(try request(d, type: 0, sector: 0, length: 512) == 0)
+        #expect(line.count == 1)
+    }
+
+    @Test func deviceThatNeedsResetSendsAConfigurationChangeInterrupt() throws {
+        let disk = try DiskFile(bytes: 64 * 1024)
+        let line = CountingInterrupt()
+        let d = try TestDriver(device: VirtioBlock(fd: disk.fd, byteCount: 64 * 1024, readOnly: false, serial: "d"), interrupt: line)
+        d.start()
+        try d.submit([99])
+        #expect(d.needsReset)
+        #expect(line.count == 1)
+        #expect(d.read(0x60) == 2)
+    }
 }
