@@ -210,6 +210,44 @@ static void step_blk_read(int64_t n, int64_t mib, struct word value) {
     puts(" MB/s\n");
 }
 
+/* blk-hostile=N,KIND: one hostile chain (what a compromised guest driver could post), then
+ * the device status it caused; then a reset and an honest read, to show the device is
+ * usable again. KIND: outside (buffer past guest memory), loop (a descriptor cycle),
+ * jump (avail.idx moved by 1000), indirect (INDIRECT_DESC was not negotiated). */
+static void step_blk_hostile(int64_t n, struct word kind, struct word value) {
+    struct blk b;
+    open_or_fail(n, &b, value);
+    headers[0] = (struct blk_header){T_IN, 0, 0};
+    descs[0] = (struct desc){(uint64_t)(uintptr_t)&headers[0], 16, F_NEXT, 1};
+    descs[1] = (struct desc){(uint64_t)(uintptr_t)data, 512, F_NEXT | F_WRITE, 2};
+    descs[2] = (struct desc){(uint64_t)(uintptr_t)&statuses[0], 1, F_WRITE, 0};
+    uint16_t index = 1;
+    if (equals(kind, "outside")) descs[1].addr = boot->memory_bytes - 256;
+    else if (equals(kind, "loop")) descs[1] = (struct desc){(uint64_t)(uintptr_t)data, 512, F_NEXT | F_WRITE, 0};
+    else if (equals(kind, "jump")) index = 1000;
+    else if (equals(kind, "indirect")) descs[0] = (struct desc){(uint64_t)(uintptr_t)&descs[1], 32, 4, 0};
+    else fail("unknown blk-hostile kind", kind);
+    avail->ring[0] = 0;
+    __atomic_store_n(&avail->idx, index, __ATOMIC_RELEASE);
+    REG(b.base, QUEUE_NOTIFY) = 0;
+    uint64_t deadline = rdtsc() + boot->tsc_khz * 2000;
+    while (!(REG(b.base, STATUS) & S_NEEDS_RESET) && rdtsc() < deadline) {
+        for (int i = 0; i < 1000; i++) pause();
+    }
+    uint32_t status = REG(b.base, STATUS);
+    puts("blk ");
+    putu((uint64_t)n);
+    puts(" hostile ");
+    for (uint32_t i = 0; i < kind.n; i++) putc(kind.p[i]);
+    puts(": device status ");
+    putu(status);
+    puts(status & S_NEEDS_RESET ? " (DEVICE_NEEDS_RESET)" : "");
+    if (!blk_open(n, &b)) fail("device did not come back after reset", value);
+    puts(", after reset a read gets status ");
+    putu((uint64_t)blk_batch(&b, T_IN, 0, data, 512));
+    putc('\n');
+}
+
 int virtio_step(struct word step, struct word value) {
     int64_t n = 0, mib = 0;
     struct word size;
@@ -219,6 +257,10 @@ int virtio_step(struct word step, struct word value) {
     } else if (equals(step, "blk-write")) {
         if (!number(value, &n) || n < 0) fail("malformed blk-write", value);
         step_blk_write(n, value);
+    } else if (equals(step, "blk-hostile")) {
+        struct word disk = value, kind;
+        if (!split(&disk, ',', &kind) || !number(disk, &n) || n < 0) fail("malformed blk-hostile", value);
+        step_blk_hostile(n, kind, value);
     } else if (equals(step, "blk-read")) {
         struct word disk = value;
         if (!split(&disk, ',', &size) || !number(disk, &n) || n < 0 || !number(size, &mib) || mib <= 0 || mib > 1 << 20)

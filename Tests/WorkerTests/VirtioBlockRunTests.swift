@@ -105,4 +105,19 @@ import Testing
         let refused = try WorkerRun.run(["--device", "escape-probe", "--disk-fd", "0"])
         #expect(refused.ending == .exited(64))
     }
+
+    @Test func hostileChainsFromTheGuestSetNeedsResetAndTheDeviceRecoversAfterAReset() throws {
+        let disk = try RandomDisk(bytes: 1 << 20)
+        let fd = disk.open(readOnly: false)
+        defer { close(fd) }
+        let before = try disk.contents()
+        let kinds = ["outside", "loop", "jump", "indirect"]
+        let run = try WorkerRun.run(
+            ["--disk-fd", "5", "--cmdline", kinds.map { "blk-hostile=0,\($0)" }.joined(separator: " ") + " blk-sha256=0"],
+            passing: [5: fd])
+        #expect(run.ending == .exited(0), "\(run.errors)")
+        #expect(run.lines == kinds.map { "blk 0 hostile \($0): device status 79 (DEVICE_NEEDS_RESET), after reset a read gets status 0" }
+            + ["blk 0 sha256 \(try disk.sha256sum())"])
+        #expect(try disk.contents() == before)
+    }
 }
