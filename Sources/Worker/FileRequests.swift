@@ -1,22 +1,41 @@
 import BulkheadProtocol
 import SystemPackage
 
-/// The guest's own files (kernel, initrd) as the block helper hands them over: the worker
-/// names a declared path and receives an fd; it never opens a path itself. Runs before
-/// `worker-base` is loaded (sendmsg/recvmsg on the inherited socket).
+/// Host resources as the helpers hand them over: the worker names a declared kernel,
+/// initrd or disk path (block helper) or tap (net helper) and receives an fd; it never
+/// opens a path itself. Runs before `worker-base` is loaded (sendmsg/recvmsg on the
+/// inherited sockets); a helper's refusal ends the worker with its reason.
 enum FileRequests {
-    /// Replaces --kernel PATH / --initrd PATH with the fds the block helper returned.
+    /// Replaces --kernel/--initrd/--disk PATH and --tap NAME with the fds the helpers
+    /// returned, used exactly as --kernel-fd/--initrd-fd/--disk-fd/--tap-fd are.
     static func resolve(_ options: inout WorkerOptions) throws(WorkerError) {
-        guard let socketFD = options.blockSocketFD, let kernel = options.kernelPath else { return }
-        let client = RequestClient(socket: SeqPacketSocket(FileDescriptor(rawValue: socketFD)))
-        options.kernelFD = try open(kernel, client)
-        if let initrd = options.initrdPath { options.initrdFD = try open(initrd, client) }
+        if let socketFD = options.blockSocketFD {
+            let block = RequestClient(socket: SeqPacketSocket(FileDescriptor(rawValue: socketFD)))
+            if let kernel = options.kernelPath { options.kernelFD = try open(kernel, .readOnly, block) }
+            if let initrd = options.initrdPath { options.initrdFD = try open(initrd, .readOnly, block) }
+            for disk in options.diskPaths {
+                let fd = try open(disk.path, disk.readOnly ? .readOnly : .readWrite, block)
+                options.disks.append(try DiskOption(parsing: disk.readOnly ? "\(fd),readonly" : "\(fd)"))
+            }
+        }
+        if let socketFD = options.netSocketFD {
+            let net = RequestClient(socket: SeqPacketSocket(FileDescriptor(rawValue: socketFD)))
+            for tap in options.tapNames {
+                let fd: Int32
+                do {
+                    // No IFF_VNET_HDR: VirtioNet moves plain frames (Sources/Devices/VirtioNet.swift).
+                    fd = try net.call(NetOpenTapRequest(name: tap.name, vnetHeader: false)).fds[0].rawValue
+                } catch {
+                    throw .setup("the net helper did not hand over tap \(tap.name): \(error)")
+                }
+                options.taps.append(try TapOption(parsing: tap.mac.map { "\(fd),mac=\($0)" } ?? "\(fd)"))
+            }
+        }
     }
 
-    private static func open(_ path: String, _ client: RequestClient) throws(WorkerError) -> Int32 {
+    private static func open(_ path: String, _ access: BlockAccess, _ client: RequestClient) throws(WorkerError) -> Int32 {
         do {
-            let response = try client.call(BlockOpenRequest(path: path, access: .readOnly))
-            return response.fds[0].rawValue
+            return try client.call(BlockOpenRequest(path: path, access: access)).fds[0].rawValue
         } catch {
             throw .setup("the block helper did not hand over \(path): \(error)")
         }

@@ -11,6 +11,8 @@ import TestGuest
 ///                     [--block-socket-fd FD --kernel PATH [--initrd PATH] [--append "..."]]
 ///                     [--hide-cpuid FEATURE[,FEATURE...]] [--disk-fd FD[,readonly]]...
 ///                     [--tap-fd FD[,mac=MAC]]...
+///                     [--disk PATH[,readonly]]... (with --block-socket-fd)
+///                     [--net-socket-fd FD --tap NAME[,mac=MAC]...]
 ///
 /// The parent opens /dev/kvm and every other file (kernel and initrd come from the block
 /// helper as fds); the worker never opens a path. Without --kernel-fd it boots the built-in
@@ -44,6 +46,11 @@ struct WorkerOptions {
     var disks: [DiskOption] = []
     /// virtio-net devices on tap fds the net helper opened, after the disks.
     var taps: [TapOption] = []
+    /// Disks and taps named for the helpers (`bulkhead run`): FileRequests turns them into
+    /// `disks` and `taps` entries with the fds the helpers hand over, before confinement.
+    var diskPaths: [(path: String, readOnly: Bool)] = []
+    var netSocketFD: Int32?
+    var tapNames: [(name: String, mac: String?)] = []
 
     static let usage = """
         usage: bulkhead-worker --kvm-fd FD [--console-fd FD|none] [--report-fd FD] [--status-fd FD]
@@ -53,6 +60,8 @@ struct WorkerOptions {
                                [--block-socket-fd FD --kernel PATH [--initrd PATH] [--append "..."]]
                                [--hide-cpuid FEATURE[,FEATURE...]] [--disk-fd FD[,readonly]]...
                                [--tap-fd FD[,mac=MAC]]...
+                               [--disk PATH[,readonly]]... (with --block-socket-fd)
+                               [--net-socket-fd FD --tap NAME[,mac=MAC]...]
         """
 
     init(arguments: [String]) throws(WorkerError) {
@@ -106,13 +115,26 @@ struct WorkerOptions {
                 }
             case "--disk-fd": disks.append(try DiskOption(parsing: try value(flag)))
             case "--tap-fd": taps.append(try TapOption(parsing: try value(flag)))
+            case "--disk":
+                let text = try value(flag)
+                let readOnly = text.hasSuffix(",readonly")
+                diskPaths.append((readOnly ? String(text.dropLast(9)) : text, readOnly))
+            case "--net-socket-fd": netSocketFD = Int32(try number(flag, 0...65535))
+            case "--tap":
+                let parts = try value(flag).split(separator: ",", maxSplits: 1)
+                guard let name = parts.first, parts.count == 1 || parts[1].hasPrefix("mac=") else {
+                    throw .usage("--tap: expected NAME[,mac=MAC]")
+                }
+                tapNames.append((String(name), parts.count == 2 ? String(parts[1].dropFirst(4)) : nil))
             case "--help", "-h": throw .usage(Self.usage)
             default: throw .usage("unknown option \(flag)\n\(Self.usage)")
             }
         }
         guard kvmFD >= 0 else { throw .usage("--kvm-fd is required\n\(Self.usage)") }
         // The io thread serves either the probe's @io requests or the virtio queues.
-        guard !escapeProbe || (disks.isEmpty && taps.isEmpty) else { throw .usage("--device escape-probe excludes virtio devices") }
+        guard diskPaths.isEmpty || blockSocketFD != nil else { throw .usage("--disk needs --block-socket-fd") }
+        guard tapNames.isEmpty || netSocketFD != nil else { throw .usage("--tap needs --net-socket-fd") }
+        guard !escapeProbe || (disks.isEmpty && taps.isEmpty && diskPaths.isEmpty && tapNames.isEmpty) else { throw .usage("--device escape-probe excludes virtio devices") }
         guard kernelFD != nil || initrdFD == nil else { throw .usage("--initrd-fd needs --kernel-fd") }
         guard (kernelPath == nil && initrdPath == nil) || blockSocketFD != nil else {
             throw .usage("--kernel and --initrd need --block-socket-fd (the worker never opens a path)")

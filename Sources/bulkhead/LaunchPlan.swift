@@ -25,6 +25,7 @@ struct LaunchPlan {
         static let status: Int32 = 5
         static let console: Int32 = 6
         static let blockSocket: Int32 = 7
+        static let netSocket: Int32 = 8
     }
 
     let configuration: RunConfiguration
@@ -35,11 +36,6 @@ struct LaunchPlan {
 
     func executable(of helper: Helper) -> String { configuration.executableDirectory + "/" + helper.executableName }
 
-    /// The worker needs the block helper's socket when the guest's own files come from it.
-    var workerNeedsBlockSocket: Bool {
-        if case .linux = configuration.guest { return true }
-        return false
-    }
 
     init(_ configuration: RunConfiguration) throws {
         self.configuration = configuration
@@ -76,8 +72,7 @@ struct LaunchPlan {
             arguments += ["--cmdline", cmdline]
             resources.append("guest built-in test guest: \(cmdline)")
         case .linux(let kernel, let initrd, let append):
-            arguments += ["--block-socket-fd", "\(WorkerFD.blockSocket)", "--kernel", kernel]
-            resources.append("block socket")
+            arguments += ["--kernel", kernel]
             resources.append("kernel \(kernel) (from the block helper)")
             if let initrd {
                 arguments += ["--initrd", initrd]
@@ -86,10 +81,21 @@ struct LaunchPlan {
             if let append { arguments += ["--append", append] }
         }
         for disk in configuration.disks {
-            resources.append("disk \(disk.path) \(disk.readOnly ? "ro" : "rw") (declared; attached in a later issue)")
+            arguments += ["--disk", disk.readOnly ? "\(disk.path),readonly" : disk.path]
+            resources.append("virtio-blk \(disk.path) \(disk.readOnly ? "ro" : "rw") (from the block helper)")
         }
         for net in configuration.nets {
-            resources.append("net tap \(net.tap)\(net.mac.map { " mac \($0)" } ?? "") (declared; attached in a later issue)")
+            arguments += ["--tap", net.mac.map { "\(net.tap),mac=\($0)" } ?? net.tap]
+            resources.append("virtio-net tap \(net.tap)\(net.mac.map { " mac \($0)" } ?? "") (from the net helper)")
+        }
+        // The worker asks the helpers for the kernel, initrd, disks and taps itself.
+        if helpers.contains(where: { $0.kind == .block }) {
+            arguments += ["--block-socket-fd", "\(WorkerFD.blockSocket)"]
+            resources.append("block helper socket")
+        }
+        if helpers.contains(where: { $0.kind == .net }) {
+            arguments += ["--net-socket-fd", "\(WorkerFD.netSocket)"]
+            resources.append("net helper socket")
         }
         workerArguments = arguments
         workerResources = resources

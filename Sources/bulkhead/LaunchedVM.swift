@@ -82,12 +82,11 @@ struct LaunchedVM {
             guard console >= 0 else { throw LaunchError.system("open --console \(path): \(String(cString: strerror(errno)))") }
         }
         defer { if console >= 0 { close(console) } }
-        var blockSocket: Int32 = -1
-        if plan.workerNeedsBlockSocket, let index = plan.helpers.firstIndex(where: { $0.kind == .block }) {
-            blockSocket = helperSockets[index].fileDescriptor.rawValue
+        func socket(of kind: HelperKind) -> Int32 {
+            plan.helpers.firstIndex { $0.kind == kind }.map { helperSockets[$0].fileDescriptor.rawValue } ?? -1
         }
         typealias FD = LaunchPlan.WorkerFD
-        var map = [Int32](repeating: -1, count: Int(FD.blockSocket) + 1)
+        var map = [Int32](repeating: -1, count: Int(FD.netSocket) + 1)
         map[0] = devNull
         map[1] = 1
         map[2] = 2
@@ -95,7 +94,8 @@ struct LaunchedVM {
         map[Int(FD.report)] = report[1]
         map[Int(FD.status)] = statusTheirs.fileDescriptor.rawValue
         map[Int(FD.console)] = console
-        map[Int(FD.blockSocket)] = blockSocket
+        map[Int(FD.blockSocket)] = socket(of: .block)
+        map[Int(FD.netSocket)] = socket(of: .net)
         worker = try ChildProcess.spawn(name: "worker", executable: plan.workerExecutable, arguments: plan.workerArguments, fds: map)
     }
 

@@ -203,6 +203,10 @@ struct RunConfiguration {
             escapeProbe = true
         }
         self.escapeProbe = escapeProbe
+        // The worker's io thread serves either the probe's @io requests or the virtio queues.
+        if escapeProbe, let item = disks.first.map({ "--disk \($0.path)" }) ?? nets.first.map({ "--net tap=\($0.tap)" }) {
+            throw ConfigurationError(item, "--device escape-probe excludes virtio devices")
+        }
 
         var denied: [FeatureGroup] = []
         for name in options.deniedFeatures {
