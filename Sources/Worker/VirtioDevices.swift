@@ -130,7 +130,7 @@ final class VirtioDevices: @unchecked Sendable {
         while true {
             let n = bh_ppoll_forever(&fds, UInt(fds.count))
             if n < 0 {
-                if n != -EINTR { onError("io: ppoll: \(String(cString: strerror(-n)))") }
+                if n != -EINTR { onError("io: ppoll failed: errno \(-n)") }  // no strerror: it may load a message catalog
                 continue
             }
             for i in 0..<count {
