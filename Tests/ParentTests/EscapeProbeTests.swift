@@ -51,6 +51,27 @@ import Testing
         #expect(named)
     }
 
+    @Test(arguments: ["trap", "kill"])
+    func vcpuThreadCannotSignalItsParent(mode: String) throws {
+        // `$$` is the parent's own pid (sh execs bulkhead); SIGKILL would end the parent.
+        let run = try ParentRun.runWithOwnPid(
+            "run --seccomp \(mode) --device escape-probe --cmdline \"escape=kill,$$,9 banner\"")
+        #expect(!run.signaled, "the parent was killed")
+        #expect(run.status == 159, "\(run.errors)")
+        #expect(run.errors.contains("bulkhead: forbidden call: process worker pid "), "\(run.errors)")
+        if mode == "trap" || !run.errors.contains("[unknown]") {
+            #expect(run.errors.contains(", thread vcpu0, syscall kill (62)"), "\(run.errors)")
+        }
+        #expect(run.survivors.isEmpty)
+    }
+
+    @Test func withoutFiltersTheProbeReallyReachesTheParent() throws {
+        // The reference for the test above: unfiltered, kill(parent, 0) succeeds.
+        let run = try ParentRun.runWithOwnPid("run --seccomp none --device escape-probe --cmdline \"escape=kill,$$,0 banner\"")
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.lines.first == "escape kill on vcpu = 0")
+    }
+
     @Test func allowedGetpidSucceedsAndTheGuestCarriesOn() throws {
         let run = try ParentRun.run(["run", "--device", "escape-probe", "--cmdline", "escape=getpid banner poweroff"])
         #expect(run.status == 0, "\(run.errors)")

@@ -35,8 +35,8 @@ struct ParentRun {
         private var errData = Data()
         private let done = DispatchGroup()
 
-        init(_ arguments: [String]) throws {
-            process.executableURL = URL(fileURLWithPath: ParentRun.executable)
+        init(_ arguments: [String], executable: String = ParentRun.executable) throws {
+            process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
             process.standardOutput = out
             process.standardError = err
@@ -65,6 +65,12 @@ struct ParentRun {
 
     static func run(_ arguments: [String], timeout: Double = 60) throws -> ParentRun {
         try Running(arguments).finish(timeout: timeout)
+    }
+
+    /// Runs `sh -c 'exec bulkhead ARGUMENTS'`: the shell's `$$` in an argument is then the
+    /// pid `bulkhead` will have (exec keeps it), so a guest step can name its own parent.
+    static func runWithOwnPid(_ arguments: String, timeout: Double = 60) throws -> ParentRun {
+        try Running(["-c", "exec '\(executable)' \(arguments)"], executable: "/bin/sh").finish(timeout: timeout)
     }
 
     /// Processes started by the run whose parent had `pid` (found by their environment).
