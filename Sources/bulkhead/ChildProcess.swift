@@ -75,6 +75,7 @@ enum ChildEnding: Equatable, CustomStringConvertible {
         case SIGSEGV: "SIGSEGV"
         case SIGABRT: "SIGABRT"
         case SIGINT: "SIGINT"
+        case SIGHUP: "SIGHUP"
         case SIGBUS: "SIGBUS"
         case SIGILL: "SIGILL"
         default: "signal \(signal)"

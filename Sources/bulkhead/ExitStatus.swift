@@ -15,6 +15,6 @@ enum ExitStatus {
     static let systemError: Int32 = 71
     /// A process was killed for a forbidden call; the report is on stderr (128 + SIGSYS).
     static let forbiddenCall: Int32 = 159
-    /// Ended by SIGINT or SIGTERM to the parent: 128 + the signal (130, 143).
+    /// Ended by SIGHUP, SIGINT or SIGTERM to the parent: 128 + the signal (129, 130, 143).
     static func interrupted(by signal: Int32) -> Int32 { 128 + signal }
 }

@@ -12,8 +12,8 @@ struct RunCommand: ParsableCommand {
         discussion: """
             Exit status: 0 the guest powered off cleanly; the guest's own failure status;
             64 usage; 65 bad configuration or policy refusal (nothing started); 69 a helper
-            failed; 70 the worker failed; 71 the parent could not start the VM; 130/143
-            stopped by SIGINT/SIGTERM; 159 a forbidden call (report on stderr).
+            failed; 70 the worker failed; 71 the parent could not start the VM; 129/130/143
+            stopped by SIGHUP/SIGINT/SIGTERM; 159 a forbidden call (report on stderr).
             """)
 
     @OptionGroup var options: RunOptions
@@ -31,7 +31,7 @@ struct RunCommand: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         // Signals are blocked and read from a signalfd from here on, so a child that dies
         // during start-up or a Ctrl-C is seen by the supervisor, not lost.
-        let signals = [SIGCHLD, SIGINT, SIGTERM]
+        let signals = [SIGCHLD, SIGINT, SIGTERM, SIGHUP]
         let signalFD = signals.withUnsafeBufferPointer { bh_signalfd_blocking($0.baseAddress, Int32($0.count)) }
         guard signalFD >= 0 else {
             StandardError.line("signalfd: \(String(cString: strerror(-signalFD)))")

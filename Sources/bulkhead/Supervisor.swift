@@ -6,7 +6,7 @@ import Sandbox
 /// The sealed parent's only job (DESIGN.md §2 step 7): wait until the guest powers off, a
 /// child dies or a signal asks to stop; end the rest (hang up on the helpers, SIGTERM, then
 /// SIGKILL after a grace period); reap everything; say what happened; return the exit status.
-/// It waits in ppoll on a signalfd (SIGCHLD, SIGINT, SIGTERM), the worker's report pipe and
+/// It waits in ppoll on a signalfd (SIGCHLD, SIGINT, SIGTERM, SIGHUP), the worker's report pipe and
 /// its status socket: read, ppoll, wait4, kill, write and close are all it calls.
 final class Supervisor {
     private var vm: LaunchedVM
@@ -63,7 +63,7 @@ final class Supervisor {
             while true {
                 let signal = bh_signalfd_read(signalFD)
                 guard signal > 0 else { break }
-                if signal == SIGINT || signal == SIGTERM { stop = stop ?? signal }
+                if signal == SIGINT || signal == SIGTERM || signal == SIGHUP { stop = stop ?? signal }
             }
             if let stop { return .signal(stop) }
             for (child, ending) in reap() {

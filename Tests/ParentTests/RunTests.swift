@@ -38,14 +38,20 @@ import Testing
         #expect(run.output.isEmpty)
     }
 
-    @Test func sigtermToTheParentEndsTheVMAndLeavesNothing() throws {
-        let running = try ParentRun.Running(["run", "--cmdline", "sleep=20000 poweroff"])
+    @Test(arguments: [SIGTERM, SIGINT, SIGHUP])
+    func aSignalToTheParentEndsTheVMAndLeavesNothing(signal: Int32) throws {
+        let disk = "/tmp/bulkhead-signal-\(getpid())-\(signal).img"
+        FileManager.default.createFile(atPath: disk, contents: Data(count: 4096))
+        defer { unlink(disk) }
+        let running = try ParentRun.Running(["run", "--disk", disk, "--cmdline", "sleep=20000 poweroff"])
         let deadline = Date().addingTimeInterval(10)
-        while ParentRun.children(of: running.pid).isEmpty && Date() < deadline { usleep(20_000) }
+        while ParentRun.children(of: running.pid).count < 2 && Date() < deadline { usleep(20_000) }
         usleep(200_000)
-        kill(running.pid, SIGTERM)
+        kill(running.pid, signal)
         let run = running.finish(timeout: 10)
-        #expect(run.status == 143, "\(run.errors)")
+        #expect(!run.signaled)
+        #expect(run.status == 128 + signal, "\(run.errors)")
+        #expect(run.errors.contains("received: the VM was stopped"), "\(run.errors)")
         #expect(run.survivors.isEmpty)
     }
 }
