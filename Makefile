@@ -5,8 +5,9 @@ SWIFT ?= swift
 BIN := .build/debug
 # Debian packages: libseccomp/libsystemd headers for the C modules, pkg-config to find them,
 # systemd for systemd-analyze (tests compare our syscall groups and units with it), iproute2
-# for the tap tests, gcc for the test guest, strace-free.
-PACKAGES := libseccomp-dev libsystemd-dev pkg-config systemd iproute2 gcc
+# for the tap tests, gcc for the test guest, python3 for test fixtures (Debian kernel
+# unpacking, a UDP sender inside a test network namespace).
+PACKAGES := libseccomp-dev libsystemd-dev pkg-config systemd iproute2 gcc python3
 
 .PHONY: deps build run test bench clean
 
