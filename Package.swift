@@ -41,6 +41,7 @@ let package = Package(
                 "BulkheadProtocol",
                 "CShim",
                 "JSONText",
+                "KVM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

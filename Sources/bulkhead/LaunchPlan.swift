@@ -80,6 +80,10 @@ struct LaunchPlan {
             }
             if let append { arguments += ["--append", append] }
         }
+        if !configuration.hiddenCPUID.isEmpty {
+            arguments += ["--hide-cpuid", configuration.hiddenCPUID.joined(separator: ",")]
+            resources.append("cpuid hides \(configuration.hiddenCPUID.joined(separator: ", "))")
+        }
         for disk in configuration.disks {
             arguments += ["--disk", disk.readOnly ? "\(disk.path),readonly" : disk.path]
             resources.append("virtio-blk \(disk.path) \(disk.readOnly ? "ro" : "rw") (from the block helper)")

@@ -1,5 +1,6 @@
 import BulkheadProtocol
 import Glibc
+import KVM
 import Sandbox
 
 /// A `bulkhead run` configuration after validation: every number in range, every path
@@ -54,6 +55,8 @@ struct RunConfiguration {
     let console: Console
     let seccomp: FilterMode
     let escapeProbe: Bool
+    /// CPUID feature names hidden from the guest (the worker's --hide-cpuid).
+    let hiddenCPUID: [String]
     let policy: SecurityPolicy
     /// Where bulkhead-worker and the helpers are.
     let executableDirectory: String
@@ -192,6 +195,16 @@ struct RunConfiguration {
             guard !seen.contains(path) else { throw ConfigurationError("--console \(path)", "is also declared as a guest file") }
             console = .file(path)
         }
+
+        var hidden: [String] = []
+        for name in (options.hideCpuid ?? "").split(separator: ",", omittingEmptySubsequences: false) where options.hideCpuid != nil {
+            guard CPUIDFeature(named: String(name)) != nil else {
+                throw ConfigurationError(
+                    "--hide-cpuid \(name)", "unknown feature; known: \(CPUIDFeature.known.map(\.name).joined(separator: ", "))")
+            }
+            if !hidden.contains(String(name)) { hidden.append(String(name)) }
+        }
+        hiddenCPUID = hidden
 
         var escapeProbe = false
         for device in options.devices {

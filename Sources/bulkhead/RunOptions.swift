@@ -22,6 +22,9 @@ struct RunOptions: ParsableArguments {
     @Option(help: "The Linux kernel command line (with --kernel).")
     var append: String?
 
+    @Option(help: "CPUID features the guest kernel must not see, FEATURE[,FEATURE...] (e.g. cx16 on PVM).")
+    var hideCpuid: String?
+
     @Option(name: .customLong("disk"), help: "A disk image, PATH[,readonly] (repeatable); declared to the block helper.")
     var disks: [String] = []
 
