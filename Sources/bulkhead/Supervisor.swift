@@ -41,7 +41,7 @@ final class Supervisor {
 
     func run() -> Int32 {
         let cause = waitForCause()
-        endEverything(gracefully: true)
+        endEverything()
         return judge(cause)
     }
 
@@ -87,7 +87,7 @@ final class Supervisor {
             ended.append((child, ending))
         }
         // The worker first: a helper that exits because the worker hung up is not the cause.
-        return ended.sorted { a, _ in a.0.pid == vm.worker?.pid }
+        return ended.filter { $0.0.pid == vm.worker?.pid } + ended.filter { $0.0.pid != vm.worker?.pid }
     }
 
     /// Relays the worker's report lines to stderr; keeps the trap-mode line for the report.
@@ -136,7 +136,7 @@ final class Supervisor {
 
     /// Hangs up on every helper and stops the worker, waits a grace period for them to go,
     /// SIGTERMs what is left, waits again, then SIGKILLs and reaps the rest.
-    private func endEverything(gracefully: Bool) {
+    private func endEverything() {
         vm.helperSockets.forEach { $0.close() }
         vm.helperSockets = []
         if let worker = vm.worker, alive[worker.pid] != nil { kill(worker.pid, SIGTERM) }
