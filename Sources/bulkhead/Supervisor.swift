@@ -21,6 +21,9 @@ final class Supervisor {
     private var poweroffStatus: Int32?
 
     static let graceMilliseconds = 500
+    /// After SIGKILL a child is gone within microseconds; this only bounds a child that
+    /// could not be signalled.
+    static let killWaitMilliseconds = 1000
     /// How long the kernel's audit record for a killed worker is looked for.
     static let auditRetries = 10
     static let auditRetryMilliseconds = 20
@@ -144,14 +147,16 @@ final class Supervisor {
         for pid in alive.keys { kill(pid, SIGTERM) }
         waitForAll(milliseconds: Self.graceMilliseconds)
         for pid in alive.keys { kill(pid, SIGKILL) }
-        for pid in Array(alive.keys) {
-            var status: Int32 = 0
-            while wait4(pid, &status, 0, nil) < 0 && errno == EINTR {}
-            endings[pid] = ChildEnding(waitStatus: status)
-            alive[pid] = nil
+        waitForAll(milliseconds: Self.killWaitMilliseconds)
+        // A child the sealed parent may not signal (it changed its uid, and the parent kept
+        // no CAP_KILL) still dies when the parent exits: each child has PR_SET_PDEATHSIG(SIGKILL).
+        for child in alive.values {
+            StandardError.line("\(child.name) (pid \(child.pid)) did not end; it dies with the parent (PR_SET_PDEATHSIG)")
         }
-        // The worker is gone, so its report pipe ends: relay what is left in it.
-        while vm.reportFD >= 0 { readReport() }
+        // Once the worker is gone its report pipe ends: relay what is left in it.
+        if let worker = vm.worker, alive[worker.pid] == nil {
+            while vm.reportFD >= 0 { readReport() }
+        }
     }
 
     private func waitForAll(milliseconds: Int) {
