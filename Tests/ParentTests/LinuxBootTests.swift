@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Debian's own kernel through the whole stack: `bulkhead run --kernel` declares it to the
 /// block helper, the worker asks the helper for it and boots it; the parent never opens it.
@@ -23,7 +24,7 @@ import Testing
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    @Test(.timeLimit(.minutes(3)))
+    @Test(.timeLimit(.minutes(5)))  // includes waiting for the kernel boot lock
     func debianVmlinuxPrintsLinuxVersionThroughTheParentAndTheBlockHelper() throws {
         let vmlinux = try Self.debianVmlinux()
         let console = "/tmp/bulkhead-parent-linux-\(getpid()).txt"
@@ -31,16 +32,19 @@ import Testing
         let append = "console=ttyS0 earlyprintk=serial,ttyS0,115200 reboot=k panic=-1 noxsave bulkhead-parent-test"
         // PVM's ring-0 emulator has no cmpxchg16b, so the kernel must not see CX16 there.
         let hide = Self.isPVM ? ["--hide-cpuid", "cx16"] : []
-        let running = try ParentRun.Running(
-            ["run", "--memory", "256", "--kernel", vmlinux, "--append", append, "--console", console] + hide)
-        let deadline = Date().addingTimeInterval(90)
-        var text = ""
-        while Date() < deadline && running.process.isRunning && !text.contains("Command line: \(append)") {
-            usleep(200_000)
-            text = (try? String(contentsOfFile: console, encoding: .isoLatin1)) ?? ""
+        let (text, run) = try withKernelBootLock { () throws -> (String, ParentRun) in
+            let running = try ParentRun.Running(
+                ["run", "--memory", "256", "--kernel", vmlinux, "--append", append, "--console", console] + hide)
+            let deadline = Date().addingTimeInterval(90)
+            var text = ""
+            while Date() < deadline && running.process.isRunning && !text.contains("Command line: \(append)") {
+                usleep(200_000)
+                text = (try? String(contentsOfFile: console, encoding: .isoLatin1)) ?? ""
+            }
+            kill(running.pid, SIGTERM)
+            let run = running.finish(timeout: 10)
+            return (text, run)
         }
-        kill(running.pid, SIGTERM)
-        let run = running.finish(timeout: 10)
         #expect(text.contains("Linux version "), "\(text.suffix(2000)) \(run.errors)")
         #expect(text.contains("Command line: \(append)"))
         #expect(run.status == 143, "\(run.errors)")
