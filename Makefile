@@ -23,17 +23,22 @@ deps:
 build: deps
 	$(SWIFT) build
 
+# Boots the built-in test guest (`banner poweroff`) in a fully confined VM; exits 0.
 run: build
-	$(BIN)/bulkhead profiles
-	$(BIN)/bulkhead profiles vcpu
+	$(BIN)/bulkhead run
 
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
+# Every figure beside its reference from the same run (release build; takes a few minutes).
 bench: deps
-	$(SWIFT) build -c release --product bulkhead-filter-bench
+	$(SWIFT) build -c release
 	.build/release/bulkhead-filter-bench
+	.build/release/bulkhead-protocol-bench
+	python3 Benchmarks/WorkerFigures/worker_figures.py .build/release/bulkhead-worker
+	python3 Benchmarks/ParentStart/first-byte.py .build/release 20
+	sh Benchmarks/VirtioRead/virtio-read.sh .build/release/bulkhead-worker
 
 clean:
 	rm -rf .build
