@@ -42,6 +42,7 @@ let package = Package(
                 "CShim",
                 "JSONText",
                 "KVM",
+                "SystemdUnits",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -93,13 +94,11 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Sources/Worker"),
-        // Test-only: what several test targets share (the machine-wide Linux boot lock).
-        .target(name: "TestSupport", path: "Tests/Support"),
         .testTarget(
-            name: "WorkerTests", dependencies: ["KVM", "Devices", "Sandbox", "TestGuest", "CShim", "TestSupport"],
+            name: "WorkerTests", dependencies: ["KVM", "Devices", "Sandbox", "TestGuest", "CShim"],
             path: "Tests/WorkerTests"),
         // Drives the real `bulkhead` executable: run, check, devices, policy, supervision.
-        .testTarget(name: "ParentTests", dependencies: ["TestSupport"], path: "Tests/ParentTests"),
+        .testTarget(name: "ParentTests", dependencies: [], path: "Tests/ParentTests"),
         // virtio-mmio, split virtqueues (hostile queues built in guest memory) and virtio-blk.
         .testTarget(name: "VirtioTests", dependencies: ["KVM", "Devices"], path: "Tests/VirtioTests"),
 
@@ -121,7 +120,8 @@ let package = Package(
         .target(
             name: "HelperSupport",
             dependencies: [
-                "BulkheadProtocol", "Sandbox", "CShim", .product(name: "SystemPackage", package: "swift-system"),
+                "BulkheadProtocol", "Sandbox", "CShim", "JournalLog",
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Helpers/Support"),
         .executableTarget(
@@ -137,6 +137,20 @@ let package = Package(
         .executableTarget(
             name: "bulkhead-exec", dependencies: ["HelperSupport", "HostAccess", "BulkheadProtocol"],
             path: "Helpers/exec"),
+        // systemd (DESIGN.md §8): libsystemd for the journal, the units `bulkhead units` writes
+        // (from the same profiles), and tests with systemd-analyze and systemd-socket-activate.
+        .systemLibrary(
+            name: "CSystemd", path: "Sources/CSystemd", pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]),
+        .target(name: "SystemdUnits", dependencies: ["Sandbox"], path: "Sources/SystemdUnits"),
+        .target(
+            name: "JournalLog",
+            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/JournalLog"),
+        .testTarget(
+            name: "SystemdTests",
+            dependencies: ["SystemdUnits", "HelperSupport", "BulkheadProtocol", "CShim", "JournalLog"],
+            path: "Tests/SystemdTests"),
         // Spawns the built helpers beside the test binary and drives them through the protocol.
         .testTarget(
             name: "HelperTests", dependencies: ["BulkheadProtocol", "HelperSupport", "CShim"],

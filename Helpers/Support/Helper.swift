@@ -1,6 +1,7 @@
 import BulkheadProtocol
 import CShim
 import Glibc
+import JournalLog
 import Sandbox
 import SystemPackage
 
@@ -11,7 +12,10 @@ import SystemPackage
 ///    socket is an AF_UNIX SOCK_SEQPACKET socket;
 /// 4. declare: the helper's own HostAccess checks (files, taps, hooks), unconfined;
 /// 5. no-new-privileges and the role's seccomp filter — before a single request is read;
-/// 6. `RequestServer.serve` until the peer hangs up.
+/// 6. `RequestServer.serve` until the peer hangs up; with `--listen`, one session per
+///    connection accepted on the socket-activated listening socket, for ever.
+/// Under a service manager (`NOTIFY_SOCKET`), READY=1 follows step 5, STATUS= tracks the
+/// sessions, STOPPING=1 precedes the end (DESIGN.md §8).
 /// Each failure ends the helper with one stderr line and a `HelperExit` status.
 public struct Helper: Sendable {
     /// The name in log lines and in the `hello` reply, e.g. `bulkhead-block`.
@@ -42,19 +46,43 @@ public struct Helper: Sendable {
         }
         let arguments: HelperArguments
         do {
-            arguments = try HelperArguments(
-                HelperArguments.commandLine(), options: options, single: singleOptions)
+            let commandLine = HelperArguments.commandLine()
+            let parsed = try HelperArguments(commandLine, options: options, single: singleOptions)
+            if let path = parsed.configPath {
+                // The file's declarations join the command line's and are checked the same way.
+                let declared = try HelperConfigFile.read(path: path, allowed: options)
+                arguments = try HelperArguments(commandLine + declared, options: options, single: singleOptions)
+            } else {
+                arguments = parsed
+            }
         } catch {
             HelperLog.fail(program, .badCommandLine, "bad command line: \(error)")
+        }
+        if arguments.listens, let problem = SocketActivation.claimListeningSocket() {
+            HelperLog.fail(program, .badCommandLine, "bad command line: \(problem)")
         }
         if let problem = Self.closeInheritedFDs(keeping: arguments.socketFD) {
             HelperLog.fail(program, .confinementFailed, problem)
         }
+        HelperLog.useJournalIfReachable(
+            LogIdentity(process: program, role: role.rawValue),
+            first: "starting; confining as \(role.rawValue)\(arguments.listens ? ", listening" : "")")
         let socket: SeqPacketSocket
         do { socket = try SeqPacketSocket(validating: FileDescriptor(rawValue: arguments.socketFD)) } catch {
             HelperLog.fail(
                 program, .badCommandLine,
-                "bad command line: --socket-fd \(arguments.socketFD) is not an AF_UNIX SOCK_SEQPACKET socket (\(error))")
+                "bad command line: \(arguments.listens ? "--listen: fd" : "--socket-fd") \(arguments.socketFD) is not an AF_UNIX SOCK_SEQPACKET socket (\(error))")
+        }
+        if arguments.listens && bh_is_listening(arguments.socketFD) != 1 {
+            HelperLog.fail(program, .badCommandLine, "bad command line: --listen: fd \(arguments.socketFD) is not listening")
+        }
+        // Opened before confinement: afterwards no socket may be created (ServiceNotifier).
+        let notifier: ServiceNotifier?
+        do { notifier = try ServiceNotifier.fromEnvironment() } catch {
+            HelperLog.fail(program, .confinementFailed, "\(error)")
+        }
+        if notifier != nil || arguments.listens, let problem = ServiceStop.exitOnTerminate(notifying: notifier) {
+            HelperLog.fail(program, .confinementFailed, "sigaction(SIGTERM) failed: \(problem)")
         }
         let handler: Handler
         do { handler = try declare(arguments) } catch {
@@ -67,17 +95,55 @@ public struct Helper: Sendable {
             HelperLog.fail(program, .confinementFailed, "cannot confine as \(role.rawValue): \(error)")
         }
 
+        var status = ServiceStatus(notifier: notifier, listens: arguments.listens)
+        notifier?.send("READY=1\nSTATUS=\(status.text)")
+        let counted: Handler = { request in
+            status.requests += 1
+            status.report()
+            return try handler(request)
+        }
+        guard arguments.listens else {
+            let end = serve(on: socket, counted)
+            notifier?.send("STOPPING=1")
+            switch end {
+            case .peerHungUp:
+                exit(HelperExit.peerHungUp.rawValue)
+            case .versionMismatch(let version):
+                HelperLog.fail(program, .versionMismatch, "the peer speaks protocol version \(version); ending")
+            case .socketError(let error):
+                HelperLog.fail(program, .socketFailed, "socket failed: \(error)")
+            }
+        }
+        // Socket activation: each accepted connection is one VM's session, served to its
+        // hang-up; a bad session ends that session only.
+        while true {
+            let accepted = bh_accept_connection(socket.fileDescriptor.rawValue)
+            guard accepted >= 0 else {
+                notifier?.send("STOPPING=1")
+                HelperLog.fail(program, .socketFailed, "accept4 failed: \(Errno(rawValue: -accepted))")
+            }
+            let connection = SeqPacketSocket(FileDescriptor(rawValue: accepted))
+            status.connections += 1
+            status.open = true
+            status.report()
+            switch serve(on: connection, counted) {
+            case .peerHungUp: break
+            case .versionMismatch(let version):
+                HelperLog.line(program, "session \(status.connections): the peer speaks protocol version \(version); closed")
+            case .socketError(let error):
+                HelperLog.line(program, "session \(status.connections): socket failed: \(error); closed")
+            }
+            connection.close()
+            status.open = false
+            status.report()
+        }
+    }
+
+    private func serve(on socket: SeqPacketSocket, _ handler: Handler) -> RequestServer.End {
         let server = RequestServer(socket: socket, helper: kind, name: program)
         let program = self.program
         server.onError = { error in HelperLog.line(program, "error reply: \(error)") }
-        switch server.serve(handler) {
-        case .peerHungUp:
-            exit(HelperExit.peerHungUp.rawValue)
-        case .versionMismatch(let version):
-            HelperLog.fail(program, .versionMismatch, "the peer speaks protocol version \(version); ending")
-        case .socketError(let error):
-            HelperLog.fail(program, .socketFailed, "socket failed: \(error)")
-        }
+        return server.serve(handler)
     }
 
     /// Closes every fd except 0, 1, 2 and `socketFD`: close(2) on each of 3..<socketFD
@@ -92,4 +158,22 @@ public struct Helper: Sendable {
         let result = bh_close_from(socketFD + 1)
         return result < 0 ? "close_range(\(socketFD + 1), ~0U) failed: \(Errno(rawValue: -result))" : nil
     }
+}
+
+/// What STATUS= says while a helper serves: sessions and requests so far.
+struct ServiceStatus {
+    let notifier: ServiceNotifier?
+    let listens: Bool
+    var connections = 0
+    var requests = 0
+    var open = false
+
+    var text: String {
+        let served = "\(requests) request\(requests == 1 ? "" : "s")"
+        guard listens else { return "serving, \(served)" }
+        let state = open ? "serving session \(connections)" : "waiting for a connection"
+        return "\(state), \(connections) session\(connections == 1 ? "" : "s"), \(served)"
+    }
+
+    func report() { notifier?.send("STATUS=\(text)") }
 }

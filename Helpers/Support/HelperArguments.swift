@@ -1,7 +1,7 @@
 import Sandbox
 
-/// A helper's command line: the common flags every helper takes (`--socket-fd N`,
-/// `--seccomp kill|trap|log|none`) and its own repeatable options, as raw bytes (a path
+/// A helper's command line: the common flags every helper takes (`--socket-fd N` or
+/// `--listen`, `--seccomp kill|trap|log|none`, `--config PATH`) and its own repeatable options, as raw bytes (a path
 /// may be any bytes but NUL). Parsing is pure: no fd is touched here.
 public struct HelperArguments: Sendable {
     /// Why a command line was refused; `description` names the offending item.
@@ -10,8 +10,13 @@ public struct HelperArguments: Sendable {
         public init(_ description: String) { self.description = description }
     }
 
-    /// The inherited SOCK_SEQPACKET connection (the parent maps it to fd 3).
+    /// The inherited SOCK_SEQPACKET connection (the parent maps it to fd 3), or with
+    /// `--listen` the listening socket systemd passes (SD_LISTEN_FDS_START, fd 3).
     public let socketFD: Int32
+    /// `--listen`: serve connections accepted on a socket-activated listening socket.
+    public let listens: Bool
+    /// `--config PATH`: a file of further declarations (`HelperConfigFile`), read at start-up.
+    public let configPath: [UInt8]?
     public let mode: FilterMode
     /// Each of the helper's own options, its values in command-line order.
     public let values: [String: [[UInt8]]]
@@ -25,11 +30,19 @@ public struct HelperArguments: Sendable {
     public init(_ arguments: [[UInt8]], options: Set<String>, single: Set<String> = []) throws(Problem) {
         var socketFD: Int32?
         var mode: FilterMode?
+        var listens = false
+        var configPath: [UInt8]?
         var values: [String: [[UInt8]]] = [:]
         var index = 0
         while index < arguments.count {
             let flag = Self.text(arguments[index])
-            guard flag == "--socket-fd" || flag == "--seccomp" || options.contains(flag) else {
+            if flag == "--listen" {
+                if listens { throw Problem("--listen given twice") }
+                listens = true
+                index += 1
+                continue
+            }
+            guard flag == "--socket-fd" || flag == "--seccomp" || flag == "--config" || options.contains(flag) else {
                 throw Problem("unknown option \(Self.quoted(arguments[index]))")
             }
             guard index + 1 < arguments.count else { throw Problem("\(flag) needs a value") }
@@ -49,16 +62,27 @@ public struct HelperArguments: Sendable {
                     throw Problem("--seccomp \(Self.quoted(value)): not one of kill, trap, log, none")
                 }
                 mode = parsed
+            case "--config":
+                if configPath != nil { throw Problem("--config given twice") }
+                configPath = value
             default:
                 if single.contains(flag) && values[flag] != nil { throw Problem("\(flag) given twice") }
                 values[flag, default: []].append(value)
             }
         }
-        guard let socketFD else { throw Problem("--socket-fd is required") }
+        if listens && socketFD != nil { throw Problem("--listen and --socket-fd exclude each other") }
+        guard let socketFD = socketFD ?? (listens ? Self.listenFD : nil) else {
+            throw Problem("--socket-fd is required (or --listen)")
+        }
         self.socketFD = socketFD
+        self.listens = listens
+        self.configPath = configPath
         self.mode = mode ?? .kill
         self.values = values
     }
+
+    /// SD_LISTEN_FDS_START: the first fd systemd passes to a socket-activated service.
+    public static let listenFD: Int32 = 3
 
     /// The process's own argv, byte for byte (CommandLine.arguments would repair bytes
     /// that are not UTF-8, and a declared path must be taken exactly as given).

@@ -7,5 +7,6 @@ struct Bulkhead: ParsableCommand {
         abstract: "A KVM virtual machine monitor split into confined processes.",
         subcommands: [
             RunCommand.self, CheckCommand.self, DevicesCommand.self, ProfilesCommand.self, ProtocolCommand.self,
+            UnitsCommand.self,
         ])
 }

@@ -29,6 +29,7 @@ extension Profile {
             // still serves requests on the socket it inherited.
             .allow("recvmsg", because: "requests from the peer on the inherited socket"),
             .allow("sendmsg", because: "replies to the peer on the inherited socket"),
+            .acceptActivatedConnection,
             .fail("unshare", errno: 1 /* EPERM */, because: "no new namespaces for hooks"),
             .fail("setns", errno: 1 /* EPERM */, because: "no joining other namespaces"),
         ])

@@ -19,5 +19,6 @@ extension Profile {
             .allow(
                 "ioctl", where: .arg(1, .equal(KernelConstant.tunSetOffload)),
                 because: "TUNSETOFFLOAD: the offloads the guest may use"),
+            .acceptActivatedConnection,
         ])
 }
