@@ -5,33 +5,13 @@ import TestSupport
 /// Debian's own kernel through the whole stack: `bulkhead run --kernel` declares it to the
 /// block helper, the worker asks the helper for it and boots it; the parent never opens it.
 @Suite struct LinuxBootTests {
-    static var isPVM: Bool { FileManager.default.fileExists(atPath: "/sys/module/kvm_pvm") }
-
-    /// Tests/Fixtures/debian-vmlinux.py (shared with WorkerTests): apt-get download +
-    /// dpkg-deb -x + payload decompression, cached in ~/.cache/bulkhead/kernel.
-    static func debianVmlinux() throws -> String {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Fixtures/debian-vmlinux.py")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [script.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "debian-vmlinux.py failed")
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
     @Test(.timeLimit(.minutes(5)))  // includes waiting for the kernel boot lock
     func debianVmlinuxPrintsLinuxVersionThroughTheParentAndTheBlockHelper() throws {
-        let vmlinux = try Self.debianVmlinux()
+        let vmlinux = try DebianKernel.vmlinux()
         let console = "/tmp/bulkhead-parent-linux-\(getpid()).txt"
         defer { unlink(console) }
         let append = "console=ttyS0 earlyprintk=serial,ttyS0,115200 reboot=k panic=-1 noxsave bulkhead-parent-test"
-        // PVM's ring-0 emulator has no cmpxchg16b, so the kernel must not see CX16 there.
-        let hide = Self.isPVM ? ["--hide-cpuid", "cx16"] : []
+        let hide = DebianKernel.hiddenCPUIDArguments
         let (text, run) = try withKernelBootLock { () throws -> (String, ParentRun) in
             let running = try ParentRun.Running(
                 ["run", "--memory", "256", "--kernel", vmlinux, "--append", append, "--console", console] + hide)
@@ -49,7 +29,7 @@ import TestSupport
         #expect(text.contains("Command line: \(append)"))
         #expect(run.status == 143, "\(run.errors)")
         #expect(run.survivors.isEmpty)
-        if Self.isPVM {
+        if DebianKernel.isPVM {
             print("NOTE: /dev/kvm is PVM (kvm_pvm): Linux ring-0 code is emulated here, so only early boot is checked; a full boot needs hardware virtualization.")
         }
     }

@@ -7,27 +7,8 @@ import TestSupport
 /// Debian's own kernel through the worker: an ELF vmlinux from the block helper's fd (here
 /// the test's), booted at its 64-bit entry with boot_params built by the VMM.
 @Suite struct DebianKernelTests {
-    static var isPVM: Bool { FileManager.default.fileExists(atPath: "/sys/module/kvm_pvm") }
-
-    /// Tests/Fixtures/debian-vmlinux.py: apt-get download + dpkg-deb -x + payload
-    /// decompression, cached in ~/.cache/bulkhead/kernel.
-    static func debianVmlinux() throws -> String {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Fixtures/debian-vmlinux.py")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [script.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw Failure("debian-vmlinux.py failed") }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
     @Test func debianBzImageLoadsThroughItsSetupHeader() throws {
-        let vmlinuz = URL(fileURLWithPath: try Self.debianVmlinux()).deletingLastPathComponent().appendingPathComponent("vmlinuz").path
+        let vmlinuz = URL(fileURLWithPath: try DebianKernel.vmlinux()).deletingLastPathComponent().appendingPathComponent("vmlinuz").path
         let fd = open(vmlinuz, O_RDONLY | O_CLOEXEC)
         try #require(fd >= 0)
         defer { close(fd) }
@@ -43,13 +24,12 @@ import TestSupport
 
     @Test(.timeLimit(.minutes(5)))  // includes waiting for the kernel boot lock
     func debianVmlinuxPrintsLinuxVersionAndItsCommandLineWithin60Seconds() throws {
-        let vmlinux = try Self.debianVmlinux()
+        let vmlinux = try DebianKernel.vmlinux()
         let kernel = open(vmlinux, O_RDONLY | O_CLOEXEC)
         try #require(kernel >= 0)
         defer { close(kernel) }
         let append = "console=ttyS0 earlyprintk=serial,ttyS0,115200 reboot=k panic=-1 noxsave bulkhead-test"
-        // PVM's ring-0 emulator has no cmpxchg16b, so the kernel must not see CX16 there.
-        let hide = Self.isPVM ? ["--hide-cpuid", "cx16"] : []
+        let hide = DebianKernel.hiddenCPUIDArguments
         let run = try withKernelBootLock {
             try WorkerRun.run(
                 ["--memory", "256", "--kernel-fd", "5", "--append", append] + hide, passing: [5: kernel],
@@ -58,7 +38,7 @@ import TestSupport
         #expect(run.output.contains("Linux version "), "\(run.output.suffix(2000)) \(run.errors)")
         #expect(run.output.contains("Command line: \(append)"))
         print("Debian vmlinux: first serial byte after \(run.firstByteMilliseconds ?? -1) ms")
-        if Self.isPVM {
+        if DebianKernel.isPVM {
             print("NOTE: /dev/kvm is PVM (kvm_pvm): Linux ring-0 code is emulated here, so only early boot is checked; a full boot needs hardware virtualization.")
         }
     }

@@ -7,7 +7,7 @@ import TestSupport
 @Suite struct VirtioLinuxTests {
     @Test(.timeLimit(.minutes(5)))  // includes waiting for the kernel boot lock
     func workerAppendsOneVirtioMMIOEntryPerDeviceToTheKernelCommandLine() throws {
-        let vmlinux = try DebianKernelTests.debianVmlinux()
+        let vmlinux = try DebianKernel.vmlinux()
         let kernel = open(vmlinux, O_RDONLY | O_CLOEXEC)
         try #require(kernel >= 0)
         defer { close(kernel) }
@@ -16,7 +16,7 @@ import TestSupport
         defer { close(fd) }
         let append = "console=ttyS0 earlyprintk=serial,ttyS0,115200 reboot=k panic=-1 noxsave"
         let expected = "Command line: \(append) virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0001000:6"
-        let hide = DebianKernelTests.isPVM ? ["--hide-cpuid", "cx16"] : []
+        let hide = DebianKernel.hiddenCPUIDArguments
         let run = try withKernelBootLock {
             try WorkerRun.run(
                 ["--memory", "256", "--kernel-fd", "5", "--disk-fd", "6", "--disk-fd", "6", "--append", append] + hide,
