@@ -19,6 +19,8 @@ deps:
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+	@# The unprivileged user the helpers run as when `bulkhead run` starts as root (README: Security model).
+	@getent passwd bulkhead >/dev/null || useradd --system --no-create-home --shell /usr/sbin/nologin bulkhead
 
 build: deps
 	$(SWIFT) build

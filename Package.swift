@@ -33,6 +33,13 @@ let package = Package(
             ],
             path: "Sources/Sandbox"),
 
+        // Defense in depth (DESIGN.md §7): what a child applies to itself before it confines
+        // (uid, capabilities, namespaces, rlimits), and reading back from /proc what a process
+        // really holds (`bulkhead status`). Both Foundation-free.
+        .target(name: "ProcessDefense", dependencies: ["CShim"], path: "Sources/ProcessDefense"),
+        .target(name: "ProcessInspection", path: "Sources/ProcessInspection"),
+        .testTarget(name: "DefenseTests", dependencies: ["ProcessInspection"], path: "Tests/DefenseTests"),
+
         // The `bulkhead` command line.
         .executableTarget(
             name: "bulkhead",
@@ -43,6 +50,7 @@ let package = Package(
                 "JSONText",
                 "KVM",
                 "SystemdUnits",
+                "ProcessInspection",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -90,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "bulkhead-worker",
             dependencies: [
-                "KVM", "Devices", "Sandbox", "TestGuest", "CShim", "BulkheadProtocol",
+                "KVM", "Devices", "Sandbox", "TestGuest", "CShim", "BulkheadProtocol", "ProcessDefense",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Sources/Worker"),
@@ -120,7 +128,7 @@ let package = Package(
         .target(
             name: "HelperSupport",
             dependencies: [
-                "BulkheadProtocol", "Sandbox", "CShim", "JournalLog",
+                "BulkheadProtocol", "Sandbox", "CShim", "ProcessDefense", "JournalLog",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Helpers/Support"),

@@ -91,6 +91,9 @@ public struct Helper: Sendable {
         if arguments.mode.isInsecure {
             HelperLog.line(program, "warning: --seccomp \(arguments.mode.rawValue) leaves this helper unconfined")
         }
+        if let problem = HelperDefense.apply(role: role) {  // uid, capabilities, limits (DESIGN.md §7)
+            HelperLog.fail(program, .confinementFailed, problem)
+        }
         do { try Confinement.confineProcess(as: role, mode: arguments.mode, reportTo: .standardError) } catch {
             HelperLog.fail(program, .confinementFailed, "cannot confine as \(role.rawValue): \(error)")
         }

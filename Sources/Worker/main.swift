@@ -36,6 +36,8 @@ func runWorker() throws(WorkerError) -> Never {
         mode: options.seccomp, statusFD: options.statusFD,
         runsTestGuest: options.kernelFD == nil, virtio: machine.virtio)
 
+    try WorkerDefense.apply(options)  // namespaces, uid, limits (DESIGN.md §7)
+
     do {
         try Confinement.confineProcess(
             as: .workerBase, mode: options.seccomp, reportTo: FileDescriptor(rawValue: options.reportFD))

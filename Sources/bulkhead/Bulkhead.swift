@@ -6,7 +6,7 @@ struct Bulkhead: ParsableCommand {
         commandName: "bulkhead",
         abstract: "A KVM virtual machine monitor split into confined processes.",
         subcommands: [
-            RunCommand.self, CheckCommand.self, DevicesCommand.self, ProfilesCommand.self, ProtocolCommand.self,
+            RunCommand.self, CheckCommand.self, StatusCommand.self, DevicesCommand.self, ProfilesCommand.self, ProtocolCommand.self,
             UnitsCommand.self,
         ])
 }

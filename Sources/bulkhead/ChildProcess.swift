@@ -12,13 +12,17 @@ struct ChildProcess {
     /// Every child gets only this environment: no crash backtracer (it would fork and exec
     /// under the filters) and the parent's pid, so an operator (and the tests) can find
     /// every process of one VM in /proc/*/environ.
-    static func environment() -> [String] {
+    /// `runAs` (UID:GID, as root) is the identity the child takes before it confines (RunDefense).
+    static func environment(runAs: String? = nil) -> [String] {
         ["SWIFT_BACKTRACE=enable=no", "BULKHEAD_RUN=\(getpid())", "PATH=/usr/bin:/bin"]
+            + (runAs.map { ["BULKHEAD_RUN_AS=\($0)"] } ?? [])
     }
 
-    static func spawn(name: String, executable: String, arguments: [String], fds: [Int32]) throws -> ChildProcess {
+    static func spawn(
+        name: String, executable: String, arguments: [String], fds: [Int32], runAs: String? = nil
+    ) throws -> ChildProcess {
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = environment().map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = environment(runAs: runAs).map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         let pid = fds.withUnsafeBufferPointer { map in
             bh_spawn(executable, argv, envp, map.baseAddress, Int32(map.count))

@@ -33,6 +33,8 @@ struct LaunchPlan {
     let workerExecutable: String
     let workerArguments: [String]
     let workerResources: [String]
+    /// BULKHEAD_RUN_AS per child name, set by `bulkhead run` as root (RunDefense).
+    var identities: [String: String] = [:]
 
     func executable(of helper: Helper) -> String { configuration.executableDirectory + "/" + helper.executableName }
 

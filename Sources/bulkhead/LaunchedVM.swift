@@ -45,7 +45,8 @@ struct LaunchedVM {
                 helpers.append(
                     try ChildProcess.spawn(
                         name: helper.kind.rawValue, executable: plan.executable(of: helper),
-                        arguments: plan.helperArguments(helper), fds: [devNull, 1, 2, theirs.fileDescriptor.rawValue]))
+                        arguments: plan.helperArguments(helper), fds: [devNull, 1, 2, theirs.fileDescriptor.rawValue],
+                        runAs: plan.identities[helper.kind.rawValue]))
             } catch {
                 throw LaunchError.helper("\(helper.kind.rawValue) helper: \(error)")
             }
@@ -96,7 +97,9 @@ struct LaunchedVM {
         map[Int(FD.console)] = console
         map[Int(FD.blockSocket)] = socket(of: .block)
         map[Int(FD.netSocket)] = socket(of: .net)
-        worker = try ChildProcess.spawn(name: "worker", executable: plan.workerExecutable, arguments: plan.workerArguments, fds: map)
+        worker = try ChildProcess.spawn(
+            name: "worker", executable: plan.workerExecutable, arguments: plan.workerArguments, fds: map,
+            runAs: plan.identities["worker"])
     }
 
     /// What became of a helper whose handshake failed: its exit status if it already died.

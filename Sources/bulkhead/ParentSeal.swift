@@ -7,8 +7,10 @@ import Sandbox
 /// start-up); here it drops every capability, sets no-new-privileges and loads the
 /// `parent` profile (Sources/Sandbox/Profiles/SealedParent.swift).
 enum ParentSeal {
-    static func seal(mode: FilterMode) throws {
-        let dropped = bh_drop_all_capabilities()
+    /// `keepKill`: the children run under other uids (RunDefense) and CAP_KILL is what lets
+    /// the parent still end them; it is then the one capability kept.
+    static func seal(mode: FilterMode, keepKill: Bool = false) throws {
+        let dropped = keepKill ? bh_depth_keep_capabilities(1 << 5) : bh_drop_all_capabilities()
         guard dropped == 0 else { throw LaunchError.system("dropping capabilities: \(String(cString: strerror(-dropped)))") }
         do {
             try Confinement.confineProcess(as: .parent, mode: mode)

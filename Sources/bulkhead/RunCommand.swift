@@ -21,9 +21,12 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         // Nothing inherited beyond stdio reaches the helpers, the worker or the sealed parent.
         _ = bh_close_from(3)
-        let plan: LaunchPlan
+        var plan: LaunchPlan
+        let defense: RunDefense
         do {
             plan = try Self.plan(options)
+            defense = try RunDefense(options.defense)  // registry entry and identities (DESIGN.md §7)
+            plan.identities = defense.identities
         } catch {
             StandardError.line("\(error)")
             Glibc.exit(ExitStatus.configuration)
@@ -47,16 +50,21 @@ struct RunCommand: ParsableCommand {
             vm = try LaunchedVM.start(plan)
         } catch {
             StandardError.line("\(error)")
+            defense.registration?.remove()
             Glibc.exit((error as? LaunchError)?.exitStatus ?? ExitStatus.systemError)
         }
+        defense.registration?.record(
+            vm.helpers.map { ($0.name, $0.pid) } + (vm.worker.map { [($0.name, $0.pid)] } ?? []))
         do {
-            try ParentSeal.seal(mode: plan.configuration.seccomp)
+            try ParentSeal.seal(mode: plan.configuration.seccomp, keepKill: defense.changesIdentities)
         } catch {
             StandardError.line("\(error)")
             vm.killAll()
+            defense.registration?.remove()
             _exit(ExitStatus.systemError)
         }
         let status = Supervisor(vm: vm, signalFD: signalFD, audit: audit).run()
+        defense.registration?.remove()
         _exit(status)
     }
 

@@ -60,4 +60,6 @@ struct RunOptions: ParsableArguments {
 
     @Option(help: "Directory holding bulkhead-worker and the helpers (default: beside bulkhead).")
     var helpers: String?
+
+    @OptionGroup var defense: DefenseOptions
 }

@@ -1,0 +1,53 @@
+import Glibc
+
+/// `bulkhead run`'s part of DESIGN.md §7, before anything starts: register the VM
+/// (VMRegistry) and, as root, choose who each child becomes. The children do the work
+/// themselves before they confine (HelperDefense, WorkerDefense); the parent only names the
+/// identities, through BULKHEAD_RUN_AS in each child's environment.
+/// - helpers: the `--user` account (default `bulkhead`, created by `make deps`), its gid;
+/// - worker: a uid of its own, the lowest of `--uid-range` that no running VM holds, as uid
+///   and gid, so two VMs' workers can neither signal nor ptrace each other.
+/// The sealed parent then keeps CAP_KILL (and nothing else): its children no longer share
+/// its uid, and it must still be able to end them.
+struct RunDefense {
+    let registration: VMRegistration?
+    /// BULKHEAD_RUN_AS per child name (`worker`, `block`, `net`, `exec`).
+    let identities: [String: String]
+
+    var changesIdentities: Bool { !identities.isEmpty }
+
+    init(_ options: DefenseOptions) throws {
+        guard geteuid() == 0 else {
+            // Unprivileged: nothing to drop; register only when asked to (the runtime
+            // directory must then be writable).
+            registration = try options.name.map { try VMRegistration(name: $0, uids: nil) }
+            identities = [:]
+            return
+        }
+        let uids = try Self.range(options.uidRange)
+        guard let account = getpwnam(options.user) else {
+            throw ConfigurationError(
+                "--user \(options.user)",
+                "no such user (create it: useradd --system --no-create-home --shell /usr/sbin/nologin \(options.user))")
+        }
+        let (helperUID, helperGID) = (account.pointee.pw_uid, account.pointee.pw_gid)
+        guard helperUID != 0, helperGID != 0 else { throw ConfigurationError("--user \(options.user)", "is root") }
+        guard !uids.contains(helperUID) else {
+            throw ConfigurationError("--uid-range \(options.uidRange)", "contains the uid of --user \(options.user)")
+        }
+        let registration = try VMRegistration(name: options.name ?? "vm-\(getpid())", uids: uids)
+        guard let workerUID = registration.uid else { throw ConfigurationError("--uid-range", "no uid chosen") }
+        self.registration = registration
+        let helper = "\(helperUID):\(helperGID)"
+        identities = ["worker": "\(workerUID):\(workerUID)", "block": helper, "net": helper, "exec": helper]
+    }
+
+    /// `FIRST-LAST`, 1000 ≤ FIRST ≤ LAST < 2^32 - 1.
+    static func range(_ text: String) throws -> ClosedRange<UInt32> {
+        let parts = text.split(separator: "-")
+        guard parts.count == 2, let first = UInt32(parts[0]), let last = UInt32(parts[1]), first >= 1000, first <= last,
+            last < UInt32.max
+        else { throw ConfigurationError("--uid-range \(text)", "expected FIRST-LAST with 1000 <= FIRST <= LAST") }
+        return first...last
+    }
+}

@@ -1,0 +1,209 @@
+import Glibc
+import ProcessInspection
+
+/// The runtime registry of running VMs (DESIGN.md §7, `bulkhead status`): one directory per VM,
+/// `/run/bulkhead/NAME/` (BULKHEAD_RUNTIME_DIR overrides the root, for tests), holding one
+/// file, `processes`:
+///
+///     parent PID STARTTIME
+///     uid UID
+///     worker PID
+///     net PID
+///
+/// STARTTIME (field 22 of /proc/PID/stat) tells a live parent from a reused pid. A VM's uid is
+/// claimed with a symlink `.uid-UID → NAME` (symlink(2) is atomic), so two VMs never share
+/// one. Everything is removed when the VM ends (the sealed parent unlinks through directory
+/// fds it opened before sealing); what a SIGKILLed parent left is pruned by the next
+/// `bulkhead run` or `bulkhead status`.
+struct VMRegistry {
+    struct Entry {
+        let name: String
+        let parent: Int32
+        let parentStart: UInt64
+        var uid: UInt32?
+        var processes: [(role: String, pid: Int32)]
+
+        var isLive: Bool { VMRegistry.startTime(of: parent) == parentStart }
+
+        init?(name: String, text: String) {
+            var parent: (Int32, UInt64)?
+            var uid: UInt32?
+            var processes: [(String, Int32)] = []
+            for line in text.split(separator: "\n") {
+                let fields = line.split(separator: " ")
+                if fields.count == 3, fields[0] == "parent", let pid = Int32(fields[1]), let start = UInt64(fields[2]) {
+                    parent = (pid, start)
+                } else if fields.count == 2, fields[0] == "uid", let value = UInt32(fields[1]) {
+                    uid = value
+                } else if fields.count == 2, let pid = Int32(fields[1]), pid > 0, VMRegistry.isValidName(String(fields[0])) {
+                    processes.append((String(fields[0]), pid))
+                }
+            }
+            guard let parent, parent.0 > 0 else { return nil }
+            self.name = name
+            self.parent = parent.0
+            self.parentStart = parent.1
+            self.uid = uid
+            self.processes = processes
+        }
+
+        var text: String {
+            var out = "parent \(parent) \(parentStart)\n"
+            if let uid { out += "uid \(uid)\n" }
+            for process in processes { out += "\(process.role) \(process.pid)\n" }
+            return out
+        }
+    }
+
+    static var root: String {
+        getenv("BULKHEAD_RUNTIME_DIR").map { String(cString: $0) } ?? "/run/bulkhead"
+    }
+
+    /// `[A-Za-z0-9_.-]{1,64}`, and not `.` or `..` or hidden (a leading dot is the registry's own).
+    static func isValidName(_ name: String) -> Bool {
+        guard (1...64).contains(name.utf8.count), name.first != "." else { return false }
+        return name.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == 0x5F || byte == 0x2E || byte == 0x2D
+        }
+    }
+
+    /// Field 22 of /proc/PID/stat (start time in clock ticks since boot), nil when gone or a zombie.
+    static func startTime(of pid: Int32) -> UInt64? {
+        guard pid > 0, let stat = ProcFS.read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 19, fields[0] != "Z", fields[0] != "X" else { return nil }
+        return UInt64(fields[19])
+    }
+
+    /// Every registered VM; with `prune`, entries whose parent is gone are removed on the way.
+    static func entries(prune: Bool) -> [Entry] {
+        var live: [Entry] = []
+        for name in directoryNames(root) where isValidName(name) {
+            let entry = ProcFS.read("\(root)/\(name)/processes").flatMap { Entry(name: name, text: $0) }
+            if let entry, entry.isLive {
+                live.append(entry)
+            } else if prune {
+                // A directory without a readable entry is a start-up that died before writing
+                // it (the claim writes the file before the directory gets its name).
+                remove(name: name, uid: entry?.uid)
+            }
+        }
+        if prune {
+            for name in directoryNames(root) where name.hasPrefix(".uid-") {
+                let target = ProcFS.link("\(root)/\(name)")
+                if !live.contains(where: { $0.name == target }) { _ = unlink("\(root)/\(name)") }
+            }
+        }
+        return live.sorted { $0.name < $1.name }
+    }
+
+    static func remove(name: String, uid: UInt32?) {
+        _ = unlink("\(root)/\(name)/processes")
+        _ = rmdir("\(root)/\(name)")
+        if let uid, ProcFS.link("\(root)/.uid-\(uid)") == name { _ = unlink("\(root)/.uid-\(uid)") }
+    }
+
+    static func directoryNames(_ path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+}
+
+/// One VM's place in the registry while `bulkhead run` lives: the directory fds the sealed
+/// parent removes it through (unlinkat is in the `parent` profile for this).
+final class VMRegistration {
+    let name: String
+    private(set) var entry: VMRegistry.Entry
+    private let rootFD: Int32
+    private let directoryFD: Int32
+    private var removed = false
+
+    /// Claims `name` (refused while a live VM holds it; a dead one's entry is pruned first)
+    /// and, with `uids`, the lowest uid of the range no live VM holds.
+    init(name: String, uids: ClosedRange<UInt32>?) throws {
+        guard VMRegistry.isValidName(name) else {
+            throw ConfigurationError("--name \(name)", "expected 1 to 64 of A-Z a-z 0-9 _ . - (not starting with .)")
+        }
+        let root = VMRegistry.root
+        if mkdir(root, 0o755) != 0 && errno != EEXIST {
+            throw ConfigurationError(root, "cannot create the runtime directory: \(String(cString: strerror(errno)))")
+        }
+        let live = VMRegistry.entries(prune: true)
+        if let holder = live.first(where: { $0.name == name }) {
+            throw ConfigurationError("--name \(name)", "in use by a running VM (parent pid \(holder.parent))")
+        }
+        guard let start = VMRegistry.startTime(of: getpid()) else { throw ConfigurationError("/proc/self/stat", "unreadable") }
+        var entry = VMRegistry.Entry(name: name, text: "parent \(getpid()) \(start)\n")!
+
+        // The entry is written under a hidden name and renamed into place: a visible
+        // directory always has its file, and rename fails if another VM got there first.
+        let claim = "\(root)/.claim-\(getpid())"
+        guard mkdir(claim, 0o755) == 0 else { throw ConfigurationError(claim, String(cString: strerror(errno))) }
+        guard Self.write(entry.text, to: "\(claim)/processes"), rename(claim, "\(root)/\(name)") == 0 else {
+            let reason = String(cString: strerror(errno))
+            _ = unlink("\(claim)/processes")
+            _ = rmdir(claim)
+            throw ConfigurationError("--name \(name)", "cannot register in \(root): \(reason)")
+        }
+        if let uids {
+            var chosen: UInt32?
+            for uid in uids where symlink(name, "\(root)/.uid-\(uid)") == 0 {
+                chosen = uid
+                break
+            }
+            guard let chosen else {
+                VMRegistry.remove(name: name, uid: nil)
+                throw ConfigurationError("--uid-range \(uids.lowerBound)-\(uids.upperBound)", "every uid is held by a running VM")
+            }
+            entry.uid = chosen
+            _ = Self.write(entry.text, to: "\(root)/\(name)/processes")
+        }
+        rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        directoryFD = open("\(root)/\(name)", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        self.name = name
+        self.entry = entry
+        guard rootFD >= 0, directoryFD >= 0 else {
+            remove()
+            throw ConfigurationError(root, "cannot open the runtime directory")
+        }
+    }
+
+    var uid: UInt32? { entry.uid }
+
+    /// Adds the started processes (before sealing: it writes a file).
+    func record(_ processes: [(role: String, pid: Int32)]) {
+        entry.processes = processes
+        _ = Self.write(entry.text, to: "\(VMRegistry.root)/\(name)/processes.new")
+        _ = renameat(directoryFD, "processes.new", directoryFD, "processes")
+    }
+
+    /// Removes the entry and the uid claim with unlinkat on the directory fds (works sealed).
+    func remove() {
+        guard !removed else { return }
+        removed = true
+        if directoryFD >= 0 { _ = unlinkat(directoryFD, "processes", 0) }
+        if rootFD >= 0 {
+            _ = unlinkat(rootFD, name, AT_REMOVEDIR)
+            if let uid = entry.uid { _ = unlinkat(rootFD, ".uid-\(uid)", 0) }
+        } else {
+            VMRegistry.remove(name: name, uid: entry.uid)
+        }
+    }
+
+    private static func write(_ text: String, to path: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } == bytes.count
+    }
+}

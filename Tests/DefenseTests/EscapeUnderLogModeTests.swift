@@ -1,0 +1,35 @@
+import Foundation
+import Testing
+
+/// With the filters in `log` mode (insecure, test only: every forbidden call is let through
+/// and recorded), what the guest can still not do through the escape probe is what the
+/// uid, namespaces and limits stop on their own.
+@Suite(.serialized) struct EscapeUnderLogModeTests {
+    /// `escape NAME on vcpu = RESULT` from the guest.
+    static func result(_ output: String, _ call: String) -> Int? {
+        output.split(separator: "\n").first { $0.hasPrefix("escape \(call) on vcpu = ") }
+            .flatMap { Int($0.split(separator: " ").last ?? "") }
+    }
+
+    static func run(_ steps: String) throws -> (status: Int32, output: String, errors: String) {
+        try DefenseRun(
+            name: DefenseRun.uniqueName("escape"),
+            ["--seccomp", "log", "--device", "escape-probe", "--cmdline", steps]
+        ).finish()
+    }
+
+    @Test func workerCannotSignalAHostProcess() throws {
+        let run = try Self.run("escape=kill,1,0 poweroff")
+        #expect(run.status == 0, "\(run.errors)")
+        // No PID namespace: PID 1 is visible but belongs to another uid (EPERM, -1).
+        let result = Self.result(run.output, "kill")
+        #expect(result == -1 || result == -3, "\(run.output)")
+    }
+
+    @Test func workerCannotStartAProcess() throws {
+        // fork under the filters in log mode reaches the kernel; RLIMIT_NPROC answers EAGAIN (-11).
+        let run = try Self.run("escape=fork poweroff")
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(Self.result(run.output, "fork") == -11, "\(run.output)")
+    }
+}

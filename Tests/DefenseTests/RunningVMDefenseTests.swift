@@ -1,0 +1,152 @@
+import Foundation
+import ProcessInspection
+import Testing
+
+/// DESIGN.md §7 proven on running VMs, read from /proc itself (not from `bulkhead status`),
+/// and `bulkhead status` checked against the same /proc. These need root: `bulkhead run` only
+/// changes identities and namespaces when started as root.
+@Suite(.serialized) struct RunningVMDefenseTests {
+    static func status(_ pid: Int32, _ tid: Int32) -> TaskStatus {
+        TaskStatus(parsing: (try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/status", encoding: .utf8)) ?? "")
+    }
+
+    static func namespace(_ pid: Int32, _ kind: String) -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/\(kind)")
+    }
+
+    @Test func workerHasNoPrivilegeItsOwnUidAndPrivateNamespacesAndEveryThreadStacksTwoFilters() throws {
+        #expect(geteuid() == 0, "needs root")
+        let name = DefenseRun.uniqueName("worker")
+        let run = try DefenseRun(name: name, ["--cmdline", "sleep=3000 poweroff"])
+        let processes = try #require(run.waitUntilRunning(roles: ["worker"]), "the VM never registered a confined worker")
+        let worker = try #require(processes["worker"])
+        let tids = ProcFS.numericEntries("/proc/\(worker)/task")
+        #expect(tids.count >= 4)
+        for tid in tids {
+            let s = Self.status(worker, tid)
+            let thread = s.name ?? "\(tid)"
+            #expect(s.noNewPrivs == true, "\(thread)")
+            #expect(s.capEff == 0 && s.capPrm == 0 && s.capBnd == 0, "\(thread)")
+            #expect((s.uids ?? [0]).allSatisfy { $0 != 0 }, "\(thread)")
+            #expect((s.gids ?? [0]).allSatisfy { $0 != 0 }, "\(thread)")
+            #expect(s.seccompMode == 2, "\(thread)")
+            // The main thread only waits in pthread_join under worker-base; every thread that
+            // runs guest-driven code stacks its role filter on it.
+            #expect((s.seccompFilters ?? 0) >= (tid == worker ? 1 : 2), "\(thread)")
+        }
+        let host = DefenseRun.hostNamespaces
+        for kind in ["mnt", "net", "ipc", "uts"] {
+            #expect(Self.namespace(worker, kind) != nil && Self.namespace(worker, kind) != host[kind], "\(kind)")
+        }
+        // Its root is an empty directory, and its network namespace holds only lo.
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(worker)/root/")) == [])
+        let devices = try String(contentsOfFile: "/proc/\(worker)/net/dev", encoding: .utf8)
+            .split(separator: "\n").dropFirst(2).map { $0.split(separator: ":")[0].trimmingCharacters(in: .whitespaces) }
+        #expect(devices == ["lo"])
+        let limits = ResourceLimit.parse(try String(contentsOfFile: "/proc/\(worker)/limits", encoding: .utf8))
+        #expect(limits.first { $0.name == "Max core file size" }?.hard == 0)
+        #expect(limits.first { $0.name == "Max processes" }?.hard == 5)  // 4 threads + KVM's own task
+        #expect(limits.first { $0.name == "Max open files" }?.hard == 256)
+        #expect(limits.first { $0.name == "Max file size" }?.hard == 0)  // stdout and stderr are pipes here
+        let end = run.finish()
+        #expect(end.status == 0, "\(end.errors)")
+        #expect(end.output.contains("slept 3000 ms"))
+        #expect(DefenseRun.registry(name) == nil, "the registry entry is removed when the VM ends")
+    }
+
+    @Test func twoRunningVMsGetDistinctWorkerUids() throws {
+        let first = try DefenseRun(name: DefenseRun.uniqueName("a"), ["--cmdline", "sleep=2000 poweroff"])
+        let second = try DefenseRun(name: DefenseRun.uniqueName("b"), ["--cmdline", "sleep=2000 poweroff"])
+        let a = try #require(first.waitUntilRunning(roles: ["worker"])?["worker"])
+        let b = try #require(second.waitUntilRunning(roles: ["worker"])?["worker"])
+        let uidA = Self.status(a, a).uids?.first
+        let uidB = Self.status(b, b).uids?.first
+        #expect(uidA != nil && uidB != nil && uidA != uidB)
+        #expect(first.finish().status == 0)
+        #expect(second.finish().status == 0)
+    }
+
+    @Test func netHelperHoldsCapNetAdminAndNothingElseWithARealTap() throws {
+        let tap = "bhd\(getpid() % 100_000)"
+        #expect(DefenseRun.shell("ip tuntap add dev \(tap) mode tap") == 0)
+        defer { DefenseRun.shell("ip link del \(tap)") }
+        let name = DefenseRun.uniqueName("net")
+        let run = try DefenseRun(name: name, ["--net", "tap=\(tap)", "--cmdline", "sleep=2000 poweroff"])
+        let processes = try #require(run.waitUntilRunning(roles: ["worker", "net"]))
+        let net = try #require(processes["net"])
+        let s = Self.status(net, net)
+        // CAP_NET_ADMIN (bit 12); plus CAP_DAC_OVERRIDE (bit 1) only on a host whose
+        // /dev/net/tun is not the distribution's 0666 (this one's is 0600 root).
+        var info = stat()
+        let tunOpen = stat("/dev/net/tun", &info) == 0 && info.st_mode & 0o006 == 0o006
+        let expected: UInt64 = tunOpen ? 1 << 12 : (1 << 12) | (1 << 1)
+        #expect(s.capEff == expected && s.capPrm == expected && s.capBnd == expected, "\(Capability.decode(s.capEff ?? 0))")
+        #expect((s.uids ?? [0]).allSatisfy { $0 != 0 })
+        #expect(s.noNewPrivs == true)
+        #expect(s.seccompMode == 2)
+        // It stays in the host's network namespace, where the taps are.
+        #expect(Self.namespace(net, "net") == Self.namespace(getpid(), "net"))
+        let end = run.finish()
+        #expect(end.status == 0, "\(end.errors)")
+    }
+
+    @Test func statusJSONAgreesWithProc() throws {
+        let name = DefenseRun.uniqueName("json")
+        let run = try DefenseRun(name: name, ["--cmdline", "sleep=8000 poweroff"])
+        let processes = try #require(run.waitUntilRunning(roles: ["worker"]))
+        let worker = try #require(processes["worker"])
+        let status = try DefenseRun.command(["status", name, "--format", "json"])
+        #expect(status.status == 0, "\(status.errors)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any])
+        let vm = try #require((json["vms"] as? [[String: Any]])?.first)
+        #expect(vm["name"] as? String == name)
+        #expect((vm["parent"] as? Int).map(Int32.init) == run.process.processIdentifier)
+        let listed = try #require(vm["processes"] as? [[String: Any]])
+        let entry = try #require(listed.first { $0["role"] as? String == "worker" })
+        #expect((entry["pid"] as? Int).map(Int32.init) == worker)
+        let namespaces = try #require(entry["namespaces"] as? [String: [String: Any]])
+        for kind in ["mnt", "net"] {
+            #expect(namespaces[kind]?["id"] as? String == Self.namespace(worker, kind))
+            #expect(namespaces[kind]?["host"] as? Bool == false)
+        }
+        let threads = try #require(entry["threads"] as? [[String: Any]])
+        for thread in threads {
+            let tid = try #require((thread["tid"] as? Int).map(Int32.init))
+            let s = Self.status(worker, tid)
+            #expect(thread["name"] as? String == s.name)
+            #expect((thread["uid"] as? [Int])?.map(UInt32.init) == s.uids)
+            #expect((thread["capEff"] as? [String]) == Capability.decode(s.capEff ?? 0))
+            #expect(thread["noNewPrivs"] as? Bool == s.noNewPrivs)
+            #expect(thread["seccompFilters"] as? Int == s.seccompFilters)
+        }
+        #expect(run.finish().status == 0)
+    }
+
+    @Test func aSIGKILLedParentsEntryIsPrunedByStatusAndTheNameIsFreeAgain() throws {
+        let name = DefenseRun.uniqueName("kill")
+        let run = try DefenseRun(name: name, ["--cmdline", "sleep=10000 poweroff"])
+        #expect(run.waitUntilRunning(roles: ["worker"]) != nil)
+        kill(run.process.processIdentifier, SIGKILL)
+        _ = run.finish()
+        #expect(DefenseRun.registry(name) != nil, "a SIGKILLed parent cannot remove its entry")
+        let status = try DefenseRun.command(["status", name])
+        #expect(status.status == 1)
+        #expect(DefenseRun.registry(name) == nil, "status prunes the dead VM's entry")
+        let again = try DefenseRun(name: name, ["--cmdline", "poweroff"])
+        #expect(again.finish().status == 0)
+    }
+
+    @Test func aNameInUseByALiveVMOrMalformedIsRefusedBeforeAnythingStarts() throws {
+        let name = DefenseRun.uniqueName("dup")
+        let run = try DefenseRun(name: name, ["--cmdline", "sleep=2000 poweroff"])
+        #expect(run.waitUntilRunning(roles: ["worker"]) != nil)
+        let second = try DefenseRun(name: name, ["--cmdline", "poweroff"]).finish()
+        #expect(second.status == 65)
+        #expect(second.errors.contains("in use by a running VM"), "\(second.errors)")
+        for bad in ["../etc", "a/b", "", ".hidden", String(repeating: "x", count: 65), "sp ace"] {
+            let refused = try DefenseRun(name: bad, ["--cmdline", "poweroff"]).finish()
+            #expect(refused.status == 65, "\(bad): \(refused.errors)")
+        }
+        #expect(run.finish().status == 0)
+    }
+}
