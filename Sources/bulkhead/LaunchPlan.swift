@@ -14,6 +14,8 @@ struct LaunchPlan {
         /// The helper's own declarations (after the common `--socket-fd 3 --seccomp MODE`).
         let declarations: [String]
         let resources: [String]
+        /// `--connect`: the service's socket; nil: spawned by the parent.
+        var connectTo: String?
         var executableName: String { "bulkhead-\(kind.rawValue)" }
         var profile: String { Role(rawValue: kind.rawValue)?.rawValue ?? kind.rawValue }
     }
@@ -41,9 +43,13 @@ struct LaunchPlan {
 
     init(_ configuration: RunConfiguration) throws {
         self.configuration = configuration
-        helpers = Self.helpers(for: configuration)
+        helpers = Self.helpers(for: configuration).map { helper in
+            var helper = helper
+            helper.connectTo = configuration.connect[helper.kind]
+            return helper
+        }
         workerExecutable = configuration.executableDirectory + "/bulkhead-worker"
-        for path in [workerExecutable] + helpers.map({ configuration.executableDirectory + "/" + $0.executableName }) {
+        for path in [workerExecutable] + helpers.filter({ $0.connectTo == nil }).map({ configuration.executableDirectory + "/" + $0.executableName }) {
             guard access(path, X_OK) == 0 else {
                 throw ConfigurationError(path, "not found or not executable (--helpers DIR names where the executables are)")
             }
@@ -157,7 +163,7 @@ struct LaunchPlan {
     /// `bulkhead check`'s output.
     func rendered(json: Bool) -> String {
         var processes: [(name: String, executable: String, profile: String, resources: [String])] = helpers.map {
-            ($0.kind.rawValue, executable(of: $0), $0.profile, $0.resources)
+            ($0.kind.rawValue, $0.connectTo.map { "service at \($0)" } ?? executable(of: $0), $0.profile, $0.resources)
         }
         processes.append(("worker", workerExecutable, Self.workerProfile, workerResources))
         if json {

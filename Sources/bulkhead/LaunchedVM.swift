@@ -37,6 +37,12 @@ struct LaunchedVM {
 
         // Every helper is started first and then greeted, so they start up side by side.
         for helper in plan.helpers {
+            if let path = helper.connectTo {  // a socket-activated service (HelperConnections)
+                do { helperSockets.append(try HelperConnections.connect(to: path)) } catch {
+                    throw LaunchError.helper("\(helper.kind.rawValue) service \(path): cannot connect: \(error)")
+                }
+                continue
+            }
             let (mine, theirs): (SeqPacketSocket, SeqPacketSocket)
             do { (mine, theirs) = try SeqPacketSocket.pair() } catch { throw LaunchError.system("socketpair: \(error)") }
             helperSockets.append(mine)
@@ -51,8 +57,23 @@ struct LaunchedVM {
                 throw LaunchError.helper("\(helper.kind.rawValue) helper: \(error)")
             }
         }
+        var spawned = helpers.makeIterator()
         for (index, helper) in plan.helpers.enumerated() {
-            let (child, socket) = (helpers[index], helperSockets[index])
+            let socket = helperSockets[index]
+            if let path = helper.connectTo {
+                do {
+                    try socket.setReceiveTimeout(microseconds: Self.handshakeTimeoutMicroseconds)
+                    let reply = try RequestClient(socket: socket).hello()
+                    try socket.setReceiveTimeout(microseconds: 0)
+                    guard reply.helper == helper.executableName else {
+                        throw LaunchError.helper("answered hello as \(reply.helper)")
+                    }
+                } catch {
+                    throw LaunchError.helper("\(helper.kind.rawValue) service \(path) failed its handshake: \(error)")
+                }
+                continue
+            }
+            let child = spawned.next()!
             let reply: HelloReply
             do {
                 try socket.setReceiveTimeout(microseconds: Self.handshakeTimeoutMicroseconds)

@@ -60,8 +60,11 @@ struct RunConfiguration {
     let policy: SecurityPolicy
     /// Where bulkhead-worker and the helpers are.
     let executableDirectory: String
+    /// `--connect`: helper services to connect to instead of spawning (HelperConnections).
+    let connect: [HelperKind: String]
 
     init(_ options: RunOptions) throws {
+        connect = try HelperConnections.parse(options.connect)
         memoryMiB = try Self.number(options.memory, "--memory", Self.memoryRange)
         cpus = try Self.number(options.cpus, "--cpus", Self.cpuRange)
         guard let mode = FilterMode(rawValue: options.seccomp) else {

@@ -61,5 +61,8 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Directory holding bulkhead-worker and the helpers (default: beside bulkhead).")
     var helpers: String?
 
+    @Option(help: "Connect to helper services instead of spawning them: block=SOCKET,net=SOCKET,exec=SOCKET (any subset).")
+    var connect: String?
+
     @OptionGroup var defense: DefenseOptions
 }

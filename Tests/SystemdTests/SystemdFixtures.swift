@@ -128,59 +128,76 @@ final class NotifyListener {
 
 /// `systemd-socket-activate --seqpacket -l SOCKET [-E NOTIFY_SOCKET] HELPER ARGS…`: at the first
 /// connection attempt the helper is exec'd by it (same pid) with the listening socket as
-/// fd 3, LISTEN_FDS=1 and LISTEN_PID — as systemd starts a service on demand.
+/// fd 3, LISTEN_FDS=1 and LISTEN_PID — as systemd starts a service on demand. Spawned with
+/// posix_spawn and reaped here with waitpid (not Foundation.Process, whose reaper must not
+/// wait on a process that only ends when the test says so).
 final class ActivatedHelper {
-    let process = Process()
+    let pid: pid_t
     let socketPath: String
-    let log: Pipe = Pipe()
+    private var status: Int32?
 
     init(
         program: String, socketPath: String, notifySocket: String? = nil, extraEnvironment: [String: String] = [:],
         arguments: [String]
     ) throws {
         self.socketPath = socketPath
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
         var environment = ["SWIFT_BACKTRACE": "enable=no"]
         var options = ["--seqpacket", "-l", socketPath]
-        for (name, value) in extraEnvironment.sorted(by: { $0.key < $1.key }) {
-            environment[name] = value
-            options += ["-E", name]
-        }
         if let notifySocket {
             environment["NOTIFY_SOCKET"] = notifySocket
             options += ["-E", "NOTIFY_SOCKET"]
         }
-        process.environment = environment
-        process.arguments = options + [BuiltProducts.path(program)] + arguments
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        for (name, value) in extraEnvironment.sorted(by: { $0.key < $1.key }) {
+            environment[name] = value
+            options += ["-E", name]
+        }
+        let executable = "/usr/bin/systemd-socket-activate"
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + options + [BuiltProducts.path(program)] + arguments).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var child: pid_t = 0
+        let result = posix_spawn(&child, executable, &actions, nil, argv, envp)
+        guard result == 0 else { throw FixtureError("posix_spawn \(executable): \(result)") }
+        pid = child
     }
 
-    var pid: Int32 { process.processIdentifier }
-
     deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        if status == nil {
+            kill(pid, SIGKILL)
+            _ = waitForExit(seconds: 10)
         }
         unlink(socketPath)
+    }
+
+    /// The exit status (or 128 + signal), or nil if it is still running after `seconds`.
+    func waitForExit(seconds: Double) -> Int32? {
+        if let status { return status }
+        for _ in 0..<Int(seconds * 20) {
+            var raw: Int32 = 0
+            if waitpid(pid, &raw, WNOHANG) == pid {
+                let signal = raw & 0x7F
+                status = signal == 0 ? (raw >> 8) & 0xFF : 128 + signal
+                return status
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return nil
     }
 
     /// SIGTERM (the service manager's stop) and the exit status; SIGKILL and -1 if it is still
     /// running after 10 s (systemd-socket-activate itself, before its first connection,
     /// has SIGTERM blocked).
     func stop() -> Int32 {
-        kill(process.processIdentifier, SIGTERM)
-        for _ in 0..<200 where process.isRunning { Thread.sleep(forTimeInterval: 0.05) }
-        guard !process.isRunning else {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            return -1
-        }
-        return process.terminationStatus
+        kill(pid, SIGTERM)
+        if let status = waitForExit(seconds: 10) { return status }
+        kill(pid, SIGKILL)
+        _ = waitForExit(seconds: 10)
+        return -1
     }
-
-    /// Everything it wrote, once it has ended.
-    var output: String { String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
 }

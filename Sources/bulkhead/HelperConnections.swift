@@ -1,0 +1,47 @@
+import BulkheadProtocol
+import Glibc
+import SystemPackage
+
+/// `bulkhead run --connect block=SOCKET,net=SOCKET,exec=SOCKET` (any subset): the parent
+/// connects to those helpers' socket-activated services (README "Deployment") instead of
+/// spawning them. A service serves what its own config declares; the VM's `--disk`, `--net`
+/// and `--hook` declarations must be among them, or the service refuses the request.
+enum HelperConnections {
+    /// `KIND=/abs/socket` pairs, each kind once.
+    static func parse(_ text: String?) throws -> [HelperKind: String] {
+        guard let text else { return [:] }
+        var result: [HelperKind: String] = [:]
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let eq = item.firstIndex(of: "="), let kind = HelperKind(rawValue: String(item[..<eq])),
+                [.block, .net, .exec].contains(kind)
+            else { throw ConfigurationError("--connect \(item)", "expected block=SOCKET, net=SOCKET or exec=SOCKET") }
+            let path = String(item[item.index(after: eq)...])
+            guard path.hasPrefix("/"), path.utf8.count < 108 else {
+                throw ConfigurationError("--connect \(item)", "expected an absolute socket path (under 108 bytes)")
+            }
+            guard result[kind] == nil else { throw ConfigurationError("--connect \(kind.rawValue)", "given twice") }
+            result[kind] = path
+        }
+        return result
+    }
+
+    /// socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC) connected to `path`.
+    static func connect(to path: String) throws -> SeqPacketSocket {
+        let fd = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw Errno(rawValue: errno) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard result == 0 else {
+            let problem = Errno(rawValue: errno)
+            close(fd)
+            throw problem
+        }
+        return SeqPacketSocket(FileDescriptor(rawValue: fd))
+    }
+}
