@@ -51,6 +51,13 @@ func runWorker() throws(WorkerError) -> Never {
     for vcpu in machine.vcpus {
         try WorkerThread.start { threads.vcpu(vcpu) }
     }
+    // The main thread only waits for control from here on; it stacks control's filter too, so
+    // no thread of the worker runs under the base filter alone (it keeps its name: ps shows it).
+    if options.seccomp != .none {
+        do { try SeccompFilter(profile: Role.control.profile, mode: options.seccomp).load() } catch {
+            throw .setup("cannot stack the control filter on the main thread: \(error)")
+        }
+    }
     pthread_join(control, nil)  // control ends the process with the guest's status
     _exit(70)
 }

@@ -37,7 +37,7 @@ import Testing
         })
         #expect(run.ending == .signaled(SIGKILL))
         #expect(seen == [
-            TaskState(name: "bulkhead-worker", seccompMode: 2, filters: 1),  // main: worker-base only, runs no guest code
+            TaskState(name: "bulkhead-worker", seccompMode: 2, filters: 2),  // main: waits for control under its filter
             TaskState(name: "control", seccompMode: 2, filters: 2),
             TaskState(name: "io", seccompMode: 2, filters: 2),
             TaskState(name: "vcpu0", seccompMode: 2, filters: 2),
