@@ -102,11 +102,13 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Sources/Worker"),
+        // Test-only: what several test targets share (the machine-wide Linux boot lock, Debian's kernel).
+        .target(name: "TestSupport", path: "Tests/Support"),
         .testTarget(
-            name: "WorkerTests", dependencies: ["KVM", "Devices", "Sandbox", "TestGuest", "CShim"],
+            name: "WorkerTests", dependencies: ["KVM", "Devices", "Sandbox", "TestGuest", "CShim", "TestSupport"],
             path: "Tests/WorkerTests"),
         // Drives the real `bulkhead` executable: run, check, devices, policy, supervision.
-        .testTarget(name: "ParentTests", dependencies: [], path: "Tests/ParentTests"),
+        .testTarget(name: "ParentTests", dependencies: ["TestSupport"], path: "Tests/ParentTests"),
         // virtio-mmio, split virtqueues (hostile queues built in guest memory) and virtio-blk.
         .testTarget(name: "VirtioTests", dependencies: ["KVM", "Devices"], path: "Tests/VirtioTests"),
 
