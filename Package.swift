@@ -157,6 +157,8 @@ let package = Package(
             name: "JournalLog",
             dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
             path: "Sources/JournalLog"),
+        // Test-only: starts a program under a unit file's SystemCallFilter=, as systemd would.
+        .executableTarget(name: "bulkhead-unit-exec", dependencies: ["Sandbox", "CShim"], path: "Tests/UnitExec"),
         .testTarget(
             name: "SystemdTests",
             dependencies: ["SystemdUnits", "HelperSupport", "BulkheadProtocol", "CShim", "JournalLog"],
