@@ -75,6 +75,12 @@ public enum ProcessDefense {
         if result < 0 { throw Failure(description: "cannot enter private namespaces with an empty root: \(text(result))") }
     }
 
+    /// A SIGTERM handler that exits with 143 (for PID 1 of a PID namespace).
+    public static func exitOnTerminate() throws(Failure) {
+        let result = bh_depth_exit_on_sigterm()
+        if result < 0 { throw Failure(description: "sigaction(SIGTERM): \(text(result))") }
+    }
+
     static func text(_ negativeErrno: Int32) -> String { String(cString: strerror(-negativeErrno)) }
 }
 

@@ -15,15 +15,18 @@ import ProcessDefense
 ///   the larger of 1 GiB for a console, stdout or stderr that is a regular file, and the
 ///   size of each read-write disk (virtio-blk never writes past a disk's end). A write
 ///   past it fails with EFBIG and raises SIGXFSZ, which ends the VM.
-/// No PID namespace: unshare(CLONE_NEWPID) only applies to children, and the worker would
-/// have to fork and stay a parent of the VM process; the distinct uid already keeps host
-/// processes out of reach (kill and ptrace answer EPERM), and the filters forbid both.
+/// PID namespace: `bulkhead run` as root starts the worker as PID 1 of a new one
+/// (bh_depth_spawn_in_new_pid_namespace), so no host process is visible to it; PID 1 ignores
+/// signals it has no handler for, so SIGTERM (how the parent ends it) gets one that exits.
 enum WorkerDefense {
     static let maxOpenFiles: UInt64 = 256
     static let fileConsoleMaxBytes: UInt64 = 1 << 30
 
     static func apply(_ options: WorkerOptions) throws(WorkerError) {
         do {
+            if getpid() == 1 {  // PID 1 of its own PID namespace (`bulkhead run` as root)
+                try ProcessDefense.exitOnTerminate()
+            }
             if let identity = try ProcessDefense.requestedIdentity() {
                 try ProcessDefense.enterEmptyNamespaces()
                 try ProcessDefense.become(identity, keeping: 0)

@@ -19,13 +19,16 @@ struct ChildProcess {
     }
 
     static func spawn(
-        name: String, executable: String, arguments: [String], fds: [Int32], runAs: String? = nil
+        name: String, executable: String, arguments: [String], fds: [Int32], runAs: String? = nil,
+        newPIDNamespace: Bool = false
     ) throws -> ChildProcess {
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = environment(runAs: runAs).map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         let pid = fds.withUnsafeBufferPointer { map in
-            bh_spawn(executable, argv, envp, map.baseAddress, Int32(map.count))
+            newPIDNamespace
+                ? bh_depth_spawn_in_new_pid_namespace(executable, argv, envp, map.baseAddress, Int32(map.count))
+                : bh_spawn(executable, argv, envp, map.baseAddress, Int32(map.count))
         }
         guard pid > 0 else {
             throw LaunchError.system("cannot start \(name) (\(executable)): \(String(cString: strerror(-pid)))")

@@ -120,7 +120,7 @@ struct LaunchedVM {
         map[Int(FD.netSocket)] = socket(of: .net)
         worker = try ChildProcess.spawn(
             name: "worker", executable: plan.workerExecutable, arguments: plan.workerArguments, fds: map,
-            runAs: plan.identities["worker"])
+            runAs: plan.identities["worker"], newPIDNamespace: plan.identities["worker"] != nil)
     }
 
     /// What became of a helper whose handshake failed: its exit status if it already died.

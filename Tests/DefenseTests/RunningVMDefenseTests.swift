@@ -35,7 +35,7 @@ import Testing
             #expect((s.seccompFilters ?? 0) >= 2, "\(thread)")
         }
         let host = DefenseRun.hostNamespaces
-        for kind in ["mnt", "net", "ipc", "uts"] {
+        for kind in ["mnt", "net", "pid", "ipc", "uts"] {
             #expect(Self.namespace(worker, kind) != nil && Self.namespace(worker, kind) != host[kind], "\(kind)")
         }
         // Its root is an empty directory, and its network namespace holds only lo.

@@ -67,11 +67,11 @@ import Testing
 
     @Test func withoutFiltersTheProbeReallyReachesTheParent() throws {
         // The reference for the test above: unfiltered, kill(parent, 0) reaches the kernel. As
-        // root the worker runs under its own uid (README: Security model), which alone answers
-        // EPERM (-1) for the root parent; otherwise it succeeds.
+        // root the worker is PID 1 of its own PID namespace (README: Security model), where the
+        // parent's pid does not exist (ESRCH, -3); otherwise it succeeds.
         let run = try ParentRun.runWithOwnPid("run --seccomp none --device escape-probe --cmdline \"escape=kill,$$,0 banner\"")
         #expect(run.status == 0, "\(run.errors)")
-        #expect(run.lines.first == "escape kill on vcpu = \(geteuid() == 0 ? -1 : 0)")
+        #expect(run.lines.first == "escape kill on vcpu = \(geteuid() == 0 ? -3 : 0)")
     }
 
     @Test func allowedGetpidSucceedsAndTheGuestCarriesOn() throws {
