@@ -94,6 +94,12 @@ struct VMRegistry {
                 let target = ProcFS.link("\(root)/\(name)")
                 if !live.contains(where: { $0.name == target }) { _ = unlink("\(root)/\(name)") }
             }
+            // A claim whose parent died before renaming it into place.
+            for name in directoryNames(root) where name.hasPrefix(".claim-") {
+                guard let pid = Int32(name.dropFirst(7)), !ProcFS.isAlive(pid) else { continue }
+                _ = unlink("\(root)/\(name)/processes")
+                _ = rmdir("\(root)/\(name)")
+            }
         }
         return live.sorted { $0.name < $1.name }
     }

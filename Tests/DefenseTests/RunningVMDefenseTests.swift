@@ -150,4 +150,17 @@ import Testing
         }
         #expect(run.finish().status == 0)
     }
+
+    @Test func aFileConsoleStillWorksUnderTheWorkersFileSizeLimit() throws {
+        let console = NSTemporaryDirectory() + "bulkhead-defense-console-\(getpid()).log"
+        defer { unlink(console) }
+        let name = DefenseRun.uniqueName("console")
+        let run = try DefenseRun(name: name, ["--console", console, "--cmdline", "banner sleep=2000 poweroff"])
+        let worker = try #require(run.waitUntilRunning(roles: ["worker"])?["worker"])
+        let limits = ResourceLimit.parse(try String(contentsOfFile: "/proc/\(worker)/limits", encoding: .utf8))
+        #expect(limits.first { $0.name == "Max file size" }?.hard == 1 << 30)
+        #expect(run.finish().status == 0)
+        let written = try String(contentsOfFile: console, encoding: .utf8)
+        #expect(written.contains("bulkhead test guest: 1 vcpu") && written.contains("slept 2000 ms"), "\(written)")
+    }
 }
