@@ -1,6 +1,7 @@
 // Defense in depth: see include/bulkhead_depth.h.
 #define _GNU_SOURCE
 #include "bulkhead_depth.h"
+#include "bulkhead_parent.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -90,65 +91,7 @@ int bh_depth_enter_empty_namespaces(const char *scratch) {
 // bh_spawn (parent.c) with the child as PID 1 of a new PID namespace: the same fd map,
 // process group, PDEATHSIG, signal reset and exec-error pipe.
 int bh_depth_spawn_in_new_pid_namespace(const char *path, char *const argv[], char *const envp[], const int *fds, int fd_count) {
-    int report[2];
-    if (pipe2(report, O_CLOEXEC) < 0) return -errno;
-    // fork() with CLONE_NEWPID: a raw clone with fork semantics (no stack, SIGCHLD); the child
-    // only makes async-signal-safe calls before execve, as after fork().
-    pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0);
-    if (pid < 0) {
-        int e = errno;
-        close(report[0]);
-        close(report[1]);
-        return -e;
-    }
-    if (pid == 0) {
-        int err = 0;
-        setpgid(0, 0);  // a terminal's Ctrl-C reaches the parent only; it ends the VM in order
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) { err = errno; goto fail; }
-        // getppid() is 0 here (the parent is outside the new namespace), so the death of the
-        // parent before PDEATHSIG cannot be checked that way; the worker's own start-up sets
-        // PDEATHSIG again and its first exchange with the parent fails if it is gone.
-        sigset_t all;
-        sigemptyset(&all);
-        sigprocmask(SIG_SETMASK, &all, NULL);
-        for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
-        // Move every source above the target range first, so no dup2 overwrites a later source.
-        int moved[64];
-        if (fd_count > 64) { err = EINVAL; goto fail; }
-        int floor = fd_count > report[1] ? fd_count : report[1] + 1;
-        for (int i = 0; i < fd_count; i++) {
-            moved[i] = -1;
-            if (fds[i] < 0) continue;
-            moved[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, floor);
-            if (moved[i] < 0) { err = errno; goto fail; }
-        }
-        int keep_report = fcntl(report[1], F_DUPFD_CLOEXEC, floor + 64);
-        if (keep_report < 0) { err = errno; goto fail; }
-        for (int i = 0; i < fd_count; i++) {
-            if (moved[i] < 0) { close(i); continue; }
-            if (dup2(moved[i], i) < 0) { err = errno; goto fail; }  // dup2 clears FD_CLOEXEC
-        }
-        // Everything from fd_count up is closed, except the CLOEXEC error pipe, which exec closes.
-        if (keep_report > fd_count) syscall(SYS_close_range, fd_count, keep_report - 1, 0);
-        syscall(SYS_close_range, keep_report + 1, ~0U, 0);
-        report[1] = keep_report;
-        execve(path, argv, envp);
-        err = errno;
-    fail:
-        (void)!write(report[1], &err, sizeof err);
-        _exit(127);
-    }
-    close(report[1]);
-    int err = 0;
-    ssize_t n;
-    do { n = read(report[0], &err, sizeof err); } while (n < 0 && errno == EINTR);
-    close(report[0]);
-    if (n == sizeof err) {
-        int status;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-        return -err;
-    }
-    return pid;
+    return bh_spawn_with_clone_flags(path, argv, envp, fds, fd_count, CLONE_NEWPID);
 }
 
 static void exit_on_terminate(int signal) { _exit(128 + signal); }

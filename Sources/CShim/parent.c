@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +15,17 @@
 #include <unistd.h>
 
 int bh_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int fd_count) {
+    return bh_spawn_with_clone_flags(path, argv, envp, fds, fd_count, 0);
+}
+
+int bh_spawn_with_clone_flags(
+    const char *path, char *const argv[], char *const envp[], const int *fds, int fd_count, unsigned long clone_flags) {
     int report[2];
     if (pipe2(report, O_CLOEXEC) < 0) return -errno;
     pid_t parent = getpid();
-    pid_t pid = fork();
+    // With flags, a raw clone with fork semantics (no stack, SIGCHLD); the child only makes
+    // async-signal-safe calls before execve, as after fork().
+    pid_t pid = clone_flags ? (pid_t)syscall(SYS_clone, clone_flags | SIGCHLD, 0, 0, 0, 0) : fork();
     if (pid < 0) {
         int e = errno;
         close(report[0]);
@@ -28,7 +36,10 @@ int bh_spawn(const char *path, char *const argv[], char *const envp[], const int
         int err = 0;
         setpgid(0, 0);  // a terminal's Ctrl-C reaches the parent only; it ends the VM in order
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) { err = errno; goto fail; }
-        if (getppid() != parent) _exit(127);  // the parent died before PDEATHSIG was set
+        // The parent died before PDEATHSIG was set. In a new PID namespace getppid() is 0, so
+        // this cannot be checked there; the child's own start-up sets PDEATHSIG again and its
+        // first exchange with the parent fails if it is gone.
+        if (!(clone_flags & CLONE_NEWPID) && getppid() != parent) _exit(127);
         sigset_t all;
         sigemptyset(&all);
         sigprocmask(SIG_SETMASK, &all, NULL);

@@ -11,6 +11,9 @@
 /// execve(path, argv, envp). The exec's failure travels back on a CLOEXEC pipe.
 /// Returns the child's pid, or -errno (of fork, or of the child's execve).
 int bh_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int fd_count);
+/// bh_spawn with clone flags for the child (e.g. CLONE_NEWPID); 0 is plain fork().
+int bh_spawn_with_clone_flags(
+    const char *path, char *const argv[], char *const envp[], const int *fds, int fd_count, unsigned long clone_flags);
 
 /// Drops every capability for good: PR_CAPBSET_DROP for each one up to cap_last_cap,
 /// the ambient set cleared, then capset(2) with empty effective, permitted and inheritable
