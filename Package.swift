@@ -76,11 +76,11 @@ let package = Package(
             name: "bulkhead-hostaccess-probe", dependencies: ["HostAccess", "Sandbox"],
             path: "Tests/HostAccessProbe"),
         .testTarget(
-            name: "HostAccessTests", dependencies: ["HostAccess", "CShim", "Sandbox"],
+            name: "HostAccessTests", dependencies: ["HostAccess", "CShim", "Sandbox", "TestSupport"],
             path: "Tests/HostAccessTests"),
 
         .testTarget(
-            name: "SandboxTests", dependencies: ["Sandbox"],
+            name: "SandboxTests", dependencies: ["Sandbox", "TestSupport"],
             path: "Tests/SandboxTests"),
         // KVM bindings over fds handed in (Foundation-free), the built-in test guest (Guest/,
         // built by the system gcc through a build-tool plugin) and the worker that runs a VM.
@@ -118,7 +118,7 @@ let package = Package(
             dependencies: ["CShim", "JSONText", .product(name: "SystemPackage", package: "swift-system")],
             path: "Protocol/Sources"),
         .testTarget(
-            name: "ProtocolTests", dependencies: ["BulkheadProtocol", "Sandbox"],
+            name: "ProtocolTests", dependencies: ["BulkheadProtocol", "Sandbox", "TestSupport"],
             path: "Tests/ProtocolTests"),
         // Helper round trip (request → fd) against a raw SEQPACKET ping-pong, same pinning.
         .executableTarget(
@@ -161,11 +161,11 @@ let package = Package(
         .executableTarget(name: "bulkhead-unit-exec", dependencies: ["Sandbox", "CShim"], path: "Tests/UnitExec"),
         .testTarget(
             name: "SystemdTests",
-            dependencies: ["SystemdUnits", "HelperSupport", "BulkheadProtocol", "CShim", "JournalLog"],
+            dependencies: ["SystemdUnits", "HelperSupport", "BulkheadProtocol", "CShim", "JournalLog", "TestSupport"],
             path: "Tests/SystemdTests"),
         // Spawns the built helpers beside the test binary and drives them through the protocol.
         .testTarget(
-            name: "HelperTests", dependencies: ["BulkheadProtocol", "HelperSupport", "CShim"],
+            name: "HelperTests", dependencies: ["BulkheadProtocol", "HelperSupport", "CShim", "TestSupport"],
             path: "Tests/HelperTests"),
     ]
 )

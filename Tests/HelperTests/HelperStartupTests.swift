@@ -2,6 +2,7 @@ import BulkheadProtocol
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 /// What every helper does before and after serving: confinement before the first request,
 /// fd hygiene, the command-line contract and its exit statuses, and its end.
@@ -46,7 +47,7 @@ import Testing
         let (ours, theirs) = try SeqPacketSocket.pair()
         let script = "\"$0\" --socket-fd 3 \"$@\" & echo $! > \(pidFile); wait"
         let parent = try RunningHelper(
-            "/bin/sh", ["-c", script, HelperBinaries.path(program)] + arguments, fd3: theirs.fileDescriptor.rawValue,
+            "/bin/sh", ["-c", script, BuiltProducts.path(program)] + arguments, fd3: theirs.fileDescriptor.rawValue,
             socket: ours)
         theirs.close()
         try ours.setReceiveTimeout(microseconds: 20_000_000)
@@ -106,7 +107,7 @@ import Testing
         try ours.setReceiveTimeout(microseconds: 20_000_000)
         let script = "exec 4</dev/null 5</dev/null 6</dev/null 7<&3 3<&-; exec \"$0\" --socket-fd 7"
         let helper = try RunningHelper(
-            "/bin/sh", ["-c", script, HelperBinaries.path("bulkhead-net")], fd3: theirs.fileDescriptor.rawValue,
+            "/bin/sh", ["-c", script, BuiltProducts.path("bulkhead-net")], fd3: theirs.fileDescriptor.rawValue,
             socket: ours)
         #expect(try helper.hello() == "bulkhead-net")
         #expect(try helper.openFDs() == [0, 1, 2, 7])

@@ -3,18 +3,7 @@ import Foundation
 import Glibc
 import SystemPackage
 import Testing
-
-/// The built helper executables: beside the test binary (the directory of /proc/self/exe,
-/// or the one above the .xctest bundle).
-enum HelperBinaries {
-    static let directory: String = {
-        var url = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-        if url.path.hasSuffix(".xctest") { url = url.deletingLastPathComponent() }
-        return url.path
-    }()
-
-    static func path(_ program: String) -> String { directory + "/" + program }
-}
+import TestSupport
 
 struct SpawnError: Error, CustomStringConvertible {
     let description: String
@@ -52,7 +41,7 @@ final class RunningHelper {
     /// As above, with arguments as raw bytes (a path on argv need not be UTF-8).
     init(_ executable: String, bytes arguments: [[UInt8]], fd3: Int32?, socket: SeqPacketSocket?) throws {
         program = executable
-        let path = executable.hasPrefix("/") ? executable : HelperBinaries.path(executable)
+        let path = executable.hasPrefix("/") ? executable : BuiltProducts.path(executable)
         logPath = "/tmp/bh-helper-log-\(getpid())-\(UUID().uuidString)"
         let log = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard log >= 0 else { throw SpawnError("cannot create \(logPath): errno \(errno)") }

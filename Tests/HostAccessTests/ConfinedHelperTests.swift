@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 @testable import HostAccess
 
@@ -17,10 +18,8 @@ extension HostAccessSuite {
 
         /// Runs the probe; `between` runs after it has confined itself, before it serves.
         func probe(_ arguments: [String], between: () throws -> Void = {}) throws -> ProbeRun {
-            var directory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-            if directory.path.hasSuffix(".xctest") { directory = directory.deletingLastPathComponent() }
             let process = Process()
-            process.executableURL = directory.appendingPathComponent("bulkhead-hostaccess-probe")
+            process.executableURL = BuiltProducts.url("bulkhead-hostaccess-probe")
             process.arguments = arguments
             let input = Pipe(), output = Pipe(), errors = Pipe()
             process.standardInput = input

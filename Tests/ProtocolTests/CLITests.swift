@@ -1,13 +1,13 @@
 import BulkheadProtocol
 import Foundation
 import Testing
+import TestSupport
 
 /// `bulkhead protocol` prints the catalog from the same declarations as the code.
 @Suite struct CLITests {
     func runBulkhead(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("bulkhead")
+        process.executableURL = BuiltProducts.url("bulkhead")
         process.arguments = arguments
         process.environment = ["SWIFT_BACKTRACE": "enable=no"]
         let out = Pipe()

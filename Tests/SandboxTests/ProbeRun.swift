@@ -1,5 +1,6 @@
 import Foundation
 import Sandbox
+import TestSupport
 
 /// How a run of `bulkhead-syscall-probe` ended.
 struct ProbeOutcome: CustomStringConvertible {
@@ -28,7 +29,7 @@ struct ProbeOutcome: CustomStringConvertible {
 /// Its pid is available to `onStart` (e.g. for reading its kernel record afterwards).
 func runProbe(_ arguments: [String], onStart: (Int32) -> Void = { _ in }) throws -> ProbeOutcome {
     let process = Process()
-    process.executableURL = builtExecutable("bulkhead-syscall-probe")
+    process.executableURL = BuiltProducts.url("bulkhead-syscall-probe")
     process.arguments = arguments
     process.environment = ["SWIFT_BACKTRACE": "enable=no"]
     let out = Pipe()
@@ -52,13 +53,4 @@ func probeArguments(
     role: Role, mode: FilterMode = .kill, abi: SyscallABI = .native, call: String, arguments: [String]
 ) -> [String] {
     ["--role", role.rawValue, "--mode", mode.rawValue, "--abi", abi.rawValue, call] + arguments
-}
-
-/// An executable built by the package, found beside the running test binary.
-func builtExecutable(_ name: String) -> URL {
-    var directory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-    if directory.lastPathComponent == "MacOS" || directory.path.hasSuffix(".xctest") {
-        directory = directory.deletingLastPathComponent()
-    }
-    return directory.appendingPathComponent(name)
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 /// `bulkhead run --connect block=SOCKET`: a VM served by a socket-activated block service
 /// instead of a block helper of its own (README "Deployment").

@@ -2,6 +2,7 @@ import BulkheadProtocol
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 /// A helper run as a socket-activated service (DESIGN.md §8), started by
 /// systemd-socket-activate exactly as systemd starts the generated units.

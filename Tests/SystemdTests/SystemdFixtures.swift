@@ -2,17 +2,7 @@ import BulkheadProtocol
 import Foundation
 import Glibc
 import SystemPackage
-
-/// The built executables: beside the test binary (or the directory above the .xctest bundle).
-enum BuiltProducts {
-    static let directory: String = {
-        var url = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-        if url.path.hasSuffix(".xctest") { url = url.deletingLastPathComponent() }
-        return url.path
-    }()
-
-    static func path(_ program: String) -> String { directory + "/" + program }
-}
+import TestSupport
 
 struct FixtureError: Error, CustomStringConvertible {
     let description: String

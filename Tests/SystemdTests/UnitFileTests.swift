@@ -2,6 +2,7 @@ import Foundation
 import Sandbox
 import SystemdUnits
 import Testing
+import TestSupport
 
 /// `bulkhead units`' files, checked by systemd's own tools (DESIGN.md §8).
 @Suite struct UnitFileTests {

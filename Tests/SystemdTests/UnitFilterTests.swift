@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import SystemdUnits
 import Testing
+import TestSupport
 
 /// Each helper starts and serves under its generated unit's SystemCallFilter= (loaded before
 /// exec, as systemd does, by bulkhead-unit-exec), with its own filter stacked on top: the
