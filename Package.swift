@@ -50,6 +50,7 @@ let package = Package(
                 "JSONText",
                 "KVM",
                 "SystemdUnits",
+                "JournalLog",
                 "ProcessInspection",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -65,7 +65,7 @@ public struct Helper: Sendable {
             HelperLog.fail(program, .confinementFailed, problem)
         }
         HelperLog.useJournalIfReachable(
-            LogIdentity(process: program, role: role.rawValue),
+            LogIdentity(process: program, role: role.rawValue, vm: getenv("BULKHEAD_VM").map { String(cString: $0) }),
             first: "starting; confining as \(role.rawValue)\(arguments.listens ? ", listening" : "")")
         let socket: SeqPacketSocket
         do { socket = try SeqPacketSocket(validating: FileDescriptor(rawValue: arguments.socketFD)) } catch {

@@ -12,18 +12,19 @@ struct ChildProcess {
     /// Every child gets only this environment: no crash backtracer (it would fork and exec
     /// under the filters) and the parent's pid, so an operator (and the tests) can find
     /// every process of one VM in /proc/*/environ.
-    /// `runAs` (UID:GID, as root) is the identity the child takes before it confines (RunDefense).
-    static func environment(runAs: String? = nil) -> [String] {
+    /// `runAs` (UID:GID, as root) is the identity the child takes before it confines (RunDefense);
+    /// `vm` names the VM in the child's journal entries (BULKHEAD_VM).
+    static func environment(runAs: String? = nil, vm: String? = nil) -> [String] {
         ["SWIFT_BACKTRACE=enable=no", "BULKHEAD_RUN=\(getpid())", "PATH=/usr/bin:/bin"]
-            + (runAs.map { ["BULKHEAD_RUN_AS=\($0)"] } ?? [])
+            + (runAs.map { ["BULKHEAD_RUN_AS=\($0)"] } ?? []) + (vm.map { ["BULKHEAD_VM=\($0)"] } ?? [])
     }
 
     static func spawn(
-        name: String, executable: String, arguments: [String], fds: [Int32], runAs: String? = nil,
+        name: String, executable: String, arguments: [String], fds: [Int32], runAs: String? = nil, vm: String? = nil,
         newPIDNamespace: Bool = false
     ) throws -> ChildProcess {
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = environment(runAs: runAs).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = environment(runAs: runAs, vm: vm).map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         let pid = fds.withUnsafeBufferPointer { map in
             newPIDNamespace
@@ -91,9 +92,14 @@ enum ChildEnding: Equatable, CustomStringConvertible {
 }
 
 /// Lines to stderr with write(2) only: after sealing, stdio's first use could need calls
-/// the parent profile does not allow.
+/// the parent profile does not allow. Under a journal stream they are journal entries instead
+/// (`ParentJournal`).
 enum StandardError {
     static func line(_ text: String) {
+        if let journal = ParentJournal.logger {
+            journal.notice("\(text)")
+            return
+        }
         var message = "bulkhead: " + text + "\n"
         message.withUTF8 { buffer in
             var offset = 0

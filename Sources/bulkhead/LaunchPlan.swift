@@ -37,6 +37,9 @@ struct LaunchPlan {
     let workerResources: [String]
     /// BULKHEAD_RUN_AS per child name, set by `bulkhead run` as root (RunDefense).
     var identities: [String: String] = [:]
+    /// The VM's name (`--name`, default vm-PID): BULKHEAD_VM in each child's environment and
+    /// in the journal entries of the parent and the helpers.
+    var vmName = "vm-\(getpid())"
 
     func executable(of helper: Helper) -> String { configuration.executableDirectory + "/" + helper.executableName }
 

@@ -52,7 +52,7 @@ struct LaunchedVM {
                     try ChildProcess.spawn(
                         name: helper.kind.rawValue, executable: plan.executable(of: helper),
                         arguments: plan.helperArguments(helper), fds: [devNull, 1, 2, theirs.fileDescriptor.rawValue],
-                        runAs: plan.identities[helper.kind.rawValue]))
+                        runAs: plan.identities[helper.kind.rawValue], vm: plan.vmName))
             } catch {
                 throw LaunchError.helper("\(helper.kind.rawValue) helper: \(error)")
             }
@@ -120,7 +120,7 @@ struct LaunchedVM {
         map[Int(FD.netSocket)] = socket(of: .net)
         worker = try ChildProcess.spawn(
             name: "worker", executable: plan.workerExecutable, arguments: plan.workerArguments, fds: map,
-            runAs: plan.identities["worker"], newPIDNamespace: plan.identities["worker"] != nil)
+            runAs: plan.identities["worker"], vm: plan.vmName, newPIDNamespace: plan.identities["worker"] != nil)
     }
 
     /// What became of a helper whose handshake failed: its exit status if it already died.

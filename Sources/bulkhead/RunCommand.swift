@@ -27,10 +27,12 @@ struct RunCommand: ParsableCommand {
             plan = try Self.plan(options)
             defense = try RunDefense(options.defense)  // registry entry and identities (DESIGN.md §7)
             plan.identities = defense.identities
+            plan.vmName = options.defense.name ?? "vm-\(getpid())"
         } catch {
             StandardError.line("\(error)")
             Glibc.exit(ExitStatus.configuration)
         }
+        ParentJournal.start(vm: plan.vmName)
         signal(SIGPIPE, SIG_IGN)
         // Signals are blocked and read from a signalfd from here on, so a child that dies
         // during start-up or a Ctrl-C is seen by the supervisor, not lost.

@@ -215,7 +215,11 @@ final class Supervisor {
     }
 
     private func reportForbiddenCall(_ report: ForbiddenCallReport) {
-        StandardError.line(report.description)
+        if let journal = ParentJournal.logger {
+            journal.critical("\(report.description)", metadata: ParentJournal.metadata(of: report))
+        } else {
+            StandardError.line(report.description)
+        }
     }
 
     private func unknownReport(_ child: ChildProcess) -> ForbiddenCallReport {

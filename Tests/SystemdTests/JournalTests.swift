@@ -4,6 +4,7 @@ import Glibc
 import JournalLog
 import Logging
 import Testing
+import TestSupport
 
 /// Structured logging (DESIGN.md §8): journal fields, and a real helper logging into a test
 /// journal socket bound where libsystemd sends (/run/systemd/journal/socket; journald does
@@ -47,29 +48,65 @@ import Testing
         #expect(BulkheadLogging.handler(for: LogIdentity(process: "p"), journal: true) is JournalLogHandler)
     }
 
-    @Test func confinedHelperLogsStructuredEntriesToTheJournalSocket() throws {
+    /// A journal datagram's `NAME=value` lines (libsystemd's native format for short values).
+    static func datagramFields(_ datagram: String) -> [String: String] {
+        Dictionary(datagram.split(separator: "\n").map {
+            let parts = $0.split(separator: "=", maxSplits: 1)
+            return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+        }) { $1 }
+    }
+
+    /// A datagram socket bound where libsystemd sends (journald does not run here).
+    static func testJournal() throws -> (listener: NotifyListener, cleanUp: () -> Void) {
         let directory = "/run/systemd/journal"
         let path = directory + "/socket"
         #expect(access(path, F_OK) != 0, "a journal runs here; this test binds its own socket")
         let madeDirectory = mkdir(directory, 0o755) == 0
-        defer { if madeDirectory { rmdir(directory) } }
-        let journal = try NotifyListener(path: path)  // a datagram socket, as journald's
-        _ = journal
+        let listener = try NotifyListener(path: path)
+        return (listener, {
+            unlink(path)
+            if madeDirectory { rmdir(directory) }
+        })
+    }
+
+    @Test func parentUnderAJournalStreamSendsTheKillReportWithSyscallAndVMFields() throws {
+        let (journal, cleanUp) = try Self.testJournal()
+        defer { cleanUp() }
+        let name = "journal-\(getpid())"
+        let run = try runToEnd(
+            BuiltProducts.path("bulkhead"),
+            ["run", "--name", name, "--seccomp", "trap", "--device", "escape-probe", "--cmdline", "escape=openat,-100,0,0 banner"],
+            environment: ["JOURNAL_STREAM": "8:12345"])
+        #expect(run.status == 159, "\(run.output)")
+        // The parent's own lines went to the journal, not to stderr (which the journal would
+        // otherwise record a second time, unstructured).
+        #expect(!run.output.contains("bulkhead: forbidden call"), "\(run.output)")
+        let entries = try #require(journal.until("MESSAGE=forbidden call"), "no kill report reached the journal")
+        let starting = Self.datagramFields(try #require(entries.first { $0.contains("MESSAGE=starting VM") }))
+        #expect(starting["BULKHEAD_VM"] == name && starting["BULKHEAD_ROLE"] == "parent" && starting["SYSLOG_IDENTIFIER"] == "bulkhead")
+        let report = Self.datagramFields(entries.last!)
+        #expect(report["SYSCALL_NAME"] == "openat" && report["SYSCALL_NR"] == "257", "\(report)")
+        #expect(report["PRIORITY"] == "2" && report["BULKHEAD_VM"] == name && report["BULKHEAD_PROCESS"] == "bulkhead")
+        #expect(report["BULKHEAD_KILLED_PROCESS"] == "worker" && report["BULKHEAD_THREAD"] == "vcpu0", "\(report)")
+        #expect(report["BULKHEAD_KILLED_PID"].flatMap(Int32.init) != nil, "\(report)")
+    }
+
+    @Test func confinedHelperLogsStructuredEntriesToTheJournalSocket() throws {
+        let (journal, cleanUp) = try Self.testJournal()
+        defer { cleanUp() }
 
         let scratch = try ScratchDirectory()
         let disk = try scratch.write("disk.img", "disk")
         let config = try scratch.write("block.conf", "file ro:\(disk)\n")
         let helper = try ActivatedHelper(
             program: "bulkhead-block", socketPath: scratch.path + "/block.sock",
-            extraEnvironment: ["JOURNAL_STREAM": "8:12345"], arguments: ["--listen", "--config", config])
+            extraEnvironment: ["JOURNAL_STREAM": "8:12345", "BULKHEAD_VM": "web7"], arguments: ["--listen", "--config", config])
         let socket = try connectSeqPacket(to: helper.socketPath)  // the first connection starts it
         let first = try #require(journal.until("MESSAGE=starting")?.last)
-        let starting = Dictionary(uniqueKeysWithValues: first.split(separator: "\n").map {
-            let parts = $0.split(separator: "=", maxSplits: 1)
-            return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
-        })
+        let starting = Self.datagramFields(first)
         #expect(starting["MESSAGE"] == "starting; confining as block, listening", "\(first)")
         #expect(starting["BULKHEAD_PROCESS"] == "bulkhead-block" && starting["BULKHEAD_ROLE"] == "block")
+        #expect(starting["BULKHEAD_VM"] == "web7", "the VM named in the helper's environment")
         #expect(starting["SYSLOG_IDENTIFIER"] == "bulkhead-block" && starting["PRIORITY"] == "6")
 
         // After confinement: an error reply is logged through the socket opened before it.

@@ -29,10 +29,15 @@ final class ScratchDirectory {
 }
 
 /// Runs a program to its end and returns its status and combined output.
-func runToEnd(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+func runToEnd(
+    _ executable: String, _ arguments: [String], environment: [String: String] = [:]
+) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
