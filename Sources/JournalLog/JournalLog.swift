@@ -121,6 +121,7 @@ public struct LineLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var all = metadata
+        if let provided = metadataProvider?.get() { all.merge(provided) { $1 } }
         if let extra = event.metadata { all.merge(extra) { $1 } }
         var line = "\(identity.process): \(event.message)"
         for (key, value) in all.sorted(by: { $0.key < $1.key }) { line += " \(key)=\(value)" }
