@@ -2,7 +2,13 @@
  * powers off through PORT_POWEROFF. Freestanding: no libc, no interrupts, no ring-0 code.
  * Steps: banner, cpus, sleep=MS, exits=N, escape=SYSCALL[,ARG...][@io], poweroff,
  * cpuid=LEAF[,SUBLEAF] (prints what the VMM's CPUID table says), and triple-fault (an
- * exception with no IDT: tests the VMM's error path). */
+ * exception with no IDT: tests the VMM's error path).
+ * An escape ARG is a number (decimal, 0x-hex, negative), $N (the result of the Nth escape
+ * step, -1 when it was refused), or a pointer the VMM checks against guest RAM: str:TEXT
+ * (TEXT and a NUL; no ' ', ',' or '@' in it), hex:BYTES (raw bytes, e.g. a sockaddr_in),
+ * buf:N (N zero bytes to be written), or ptr:ADDR:LEN / strptr:ADDR:LEN (a guest-physical
+ * range as given, bytes / string: for hostile requests). After the call the bytes behind
+ * hex: and buf: are printed (64 at most). */
 #include "guest.h"
 
 volatile struct boot_info *const boot = (struct boot_info *)BOOT_INFO_ADDR;
@@ -173,6 +179,7 @@ static const struct syscall_name syscalls[] = {
     {"finit_module", 313}, {"memfd_create", 319}, {"bpf", 321}, {"execveat", 322},
     {"userfaultfd", 323}, {"io_uring_setup", 425}, {"clone3", 435}, {"pidfd_open", 434},
     {"sched_yield", 24}, {"getuid", 102}, {"socketpair", 53}, {"prctl", 157},
+    {"sendto", 44}, {"bind", 49}, {"getdents64", 217},
 };
 
 static int syscall_number(struct word w, int64_t *out) {
@@ -183,6 +190,97 @@ static int syscall_number(struct word w, int64_t *out) {
 }
 
 static struct escape_request request;
+_Static_assert(sizeof(struct escape_request) == 128, "struct escape_request is 128 bytes (EscapeRequest.size)");
+
+/* Where str:, hex: and buf: put their bytes (identity-mapped: the address is the
+ * guest-physical one), refilled by every escape step; the results of earlier steps for $N. */
+static uint8_t escape_data[8192];
+static uint32_t escape_used;
+static int64_t escape_results[64];
+static uint32_t escape_steps;
+
+/* Removes `prefix` from the front of `w`; 0 when `w` does not start with it. */
+static int take_prefix(struct word *w, const char *prefix) {
+    uint32_t i = 0;
+    for (; prefix[i]; i++) if (i >= w->n || w->p[i] != prefix[i]) return 0;
+    w->p += i;
+    w->n -= i;
+    return 1;
+}
+
+static uint8_t *escape_place(uint32_t n, struct word arg) {
+    if (n > sizeof escape_data - escape_used) fail("escape: pointer arguments need more than 8192 bytes", arg);
+    uint8_t *p = escape_data + escape_used;
+    escape_used += n;
+    for (uint32_t i = 0; i < n; i++) p[i] = 0;
+    return p;
+}
+
+static int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* One argument of escape=: sets args[i], kinds[i], lengths[i]; 1 when the guest placed
+ * bytes worth printing after the call (hex:, buf:). */
+static int escape_argument(struct escape_request *r, int i, struct word arg) {
+    struct word w = arg, len;
+    int64_t n = 0;
+    r->kinds[i] = ESCAPE_ARG_NUMBER;
+    r->lengths[i] = 0;
+    if (take_prefix(&w, "str:")) {
+        uint8_t *p = escape_place(w.n + 1, arg);
+        for (uint32_t k = 0; k < w.n; k++) p[k] = (uint8_t)w.p[k];
+        r->kinds[i] = ESCAPE_ARG_STRING;
+        r->lengths[i] = w.n + 1;
+        r->args[i] = (int64_t)(uintptr_t)p;
+        return 0;
+    }
+    if (take_prefix(&w, "hex:")) {
+        if (w.n == 0 || w.n % 2) fail("escape: malformed hex: argument", arg);
+        uint8_t *p = escape_place(w.n / 2, arg);
+        for (uint32_t k = 0; k < w.n; k += 2) {
+            int hi = hex_digit(w.p[k]), lo = hex_digit(w.p[k + 1]);
+            if (hi < 0 || lo < 0) fail("escape: malformed hex: argument", arg);
+            p[k / 2] = (uint8_t)(hi << 4 | lo);
+        }
+        r->kinds[i] = ESCAPE_ARG_BYTES;
+        r->lengths[i] = w.n / 2;
+        r->args[i] = (int64_t)(uintptr_t)p;
+        return 1;
+    }
+    if (take_prefix(&w, "buf:")) {
+        if (!number(w, &n) || n < 1 || n > (int64_t)sizeof escape_data) fail("escape: malformed buf: argument", arg);
+        r->kinds[i] = ESCAPE_ARG_BYTES;
+        r->lengths[i] = (uint64_t)n;
+        r->args[i] = (int64_t)(uintptr_t)escape_place((uint32_t)n, arg);
+        return 1;
+    }
+    int kind = take_prefix(&w, "ptr:") ? ESCAPE_ARG_BYTES : take_prefix(&w, "strptr:") ? ESCAPE_ARG_STRING : ESCAPE_ARG_NUMBER;
+    if (kind != ESCAPE_ARG_NUMBER) {  /* ADDR:LEN exactly as given: the VMM must check them */
+        if (!split(&w, ':', &len) || !number(w, &r->args[i]) || !number(len, &n)) fail("escape: malformed ptr: argument", arg);
+        r->kinds[i] = (uint8_t)kind;
+        r->lengths[i] = (uint64_t)n;
+        return 0;
+    }
+    if (take_prefix(&w, "$")) {
+        if (!number(w, &n) || n < 1 || n > escape_steps || n > 64) fail("escape: no such earlier escape step", arg);
+        r->args[i] = escape_results[n - 1];
+        return 0;
+    }
+    if (!number(w, &r->args[i])) fail("escape: malformed argument", arg);
+    return 0;
+}
+
+static void put_bytes(const uint8_t *p, uint64_t n) {
+    for (uint64_t k = 0; k < n && k < 64; k++) {
+        putc("0123456789abcdef"[p[k] >> 4]);
+        putc("0123456789abcdef"[p[k] & 0xF]);
+    }
+    if (n > 64) puts("...");
+}
 
 static void step_escape(struct word spec) {
     struct word place;
@@ -194,13 +292,15 @@ static void step_escape(struct word spec) {
     struct word name = spec, rest;
     int more = split(&name, ',', &rest);
     struct escape_request *r = &request;
-    for (int i = 0; i < 6; i++) r->args[i] = 0;
+    int shown[6];
+    for (int i = 0; i < 6; i++) { r->args[i] = 0; r->kinds[i] = ESCAPE_ARG_NUMBER; r->lengths[i] = 0; shown[i] = 0; }
+    escape_used = 0;
     if (!syscall_number(name, &r->number)) fail("escape: unknown syscall", name);
     for (int i = 0; more; i++) {
         struct word arg = rest;
         more = split(&arg, ',', &rest);
         if (i == 6) fail("escape: more than 6 arguments", spec);
-        if (!number(arg, &r->args[i])) fail("escape: malformed argument", arg);
+        shown[i] = escape_argument(r, i, arg);
     }
     r->done = 0;
     r->result = 0;
@@ -211,11 +311,33 @@ static void step_escape(struct word spec) {
         puts("error: no escape-probe device answered\n");
         poweroff(1);
     }
+    int64_t result = r->done == ESCAPE_PERFORMED ? r->result : -1;  /* what $N sees */
     puts("escape ");
     putn(name.p, name.n);
-    puts(on_io ? " on io = " : " on vcpu = ");
-    puti(r->result);
-    putc('\n');
+    puts(on_io ? " on io" : " on vcpu");
+    if (r->done != ESCAPE_PERFORMED) {  /* the VMM refused it: say why and carry on */
+        puts(" refused: argument ");
+        puti(r->result);
+        puts(r->done == ESCAPE_OUTSIDE_RAM ? " is not inside guest RAM\n"
+             : r->done == ESCAPE_NO_NUL    ? " has no NUL inside its length\n"
+                                           : " is of an unknown kind\n");
+    } else {
+        puts(" = ");
+        puti(r->result);
+        putc('\n');
+        for (int i = 0; i < 6; i++) {
+            if (!shown[i]) continue;
+            puts("escape ");
+            putn(name.p, name.n);
+            puts(" arg ");
+            putu((uint64_t)i);
+            puts(": ");
+            put_bytes((const uint8_t *)(uintptr_t)r->args[i], r->lengths[i]);
+            putc('\n');
+        }
+    }
+    if (escape_steps < 64) escape_results[escape_steps] = result;
+    escape_steps++;
 }
 
 static void run_step(struct word step) {

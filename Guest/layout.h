@@ -39,12 +39,29 @@ struct boot_info {
     uint64_t memory_bytes;
 };
 
+/* The escape probe (Sources/Devices/EscapeRequest.swift). kinds[i] says how args[i] is
+ * passed: a number as is, or a guest-physical address of lengths[i] bytes that the VMM
+ * checks lie inside guest RAM (a string must also hold its NUL there) and then passes as
+ * the host address of those bytes. */
+#define ESCAPE_ARG_NUMBER 0
+#define ESCAPE_ARG_BYTES 1
+#define ESCAPE_ARG_STRING 2
+
+/* `done`, written by the VMM after `result`. When refused, no syscall was made and
+ * `result` is the index of the argument refused. */
+#define ESCAPE_PERFORMED 1       /* `result` holds the syscall's answer */
+#define ESCAPE_OUTSIDE_RAM 2     /* a pointer argument: empty, past guest RAM, or wrapping */
+#define ESCAPE_NO_NUL 3          /* a string argument without a NUL inside its length */
+#define ESCAPE_UNKNOWN_KIND 4
+
 struct escape_request {
     int64_t number;
     int64_t args[6];
     int64_t result;
-    uint32_t done;  /* set to 1 by the VMM when `result` holds the answer */
+    uint32_t done;
     uint32_t reserved;
-};
+    uint8_t kinds[8];     /* ESCAPE_ARG_* for args[0..5]; [6] and [7] are padding */
+    uint64_t lengths[6];  /* bytes behind a pointer argument */
+};  /* 128 bytes */
 #endif
 #endif

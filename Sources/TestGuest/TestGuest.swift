@@ -44,11 +44,5 @@ public enum TestGuest {
         public static let escape: UInt16 = 0x510
         public static let escapeOnIO: UInt16 = 0x511
     }
-
-    /// struct escape_request in Guest/layout.h: number, six arguments, result, done flag.
-    public enum EscapeRequest {
-        public static let size = 8 * 8 + 8
-        public static let resultOffset: UInt64 = 56
-        public static let doneOffset: UInt64 = 64
-    }
+    // struct escape_request (ports 0x510/0x511) is read by the device: Sources/Devices/EscapeRequest.swift.
 }

@@ -1,11 +1,13 @@
 import CShim
+import Devices
 import KVM
 
 /// The deliberately insecure escape-probe device (`--device escape-probe`): the guest writes
 /// the guest-physical address of a `struct escape_request` (Guest/layout.h) to port 0x510,
 /// and the vCPU thread handling that exit performs the syscall exactly as given; to port
 /// 0x511, and the io thread performs it. This is what a guest that broke the device model
-/// could do, so the tests prove through it that each thread's filter holds.
+/// could do, so the tests prove through it that each thread's filter holds. Pointer
+/// arguments (a path, a sockaddr) are checked and translated by `EscapeRequest`.
 final class EscapeProbe: @unchecked Sendable {
     // Sendable: the hand-over slot is only touched under `monitor`.
     private let memory: GuestMemory
@@ -17,15 +19,20 @@ final class EscapeProbe: @unchecked Sendable {
 
     /// The request block at guest address `address`, or nil when it is not inside guest memory.
     func request(at address: UInt32) -> UnsafeMutableRawPointer? {
-        memory.pointer(at: UInt64(address), count: 72)
+        memory.pointer(at: UInt64(address), count: EscapeRequest.size)
     }
 
-    /// Performs the request on the calling thread: raw syscall, result and done flag back.
-    static func perform(_ request: UnsafeMutableRawPointer) {
-        func word(_ i: Int) -> Int { request.loadUnaligned(fromByteOffset: 8 * i, as: Int.self) }
-        let result = bh_raw_syscall(word(0), word(1), word(2), word(3), word(4), word(5), word(6))
-        request.storeBytes(of: result, toByteOffset: 56, as: Int.self)
-        request.storeBytes(of: UInt32(1), toByteOffset: 64, as: UInt32.self)
+    /// Performs the request on the calling thread: raw syscall, result and done flag back;
+    /// or, when a pointer argument is not inside guest memory, the refusal and no syscall.
+    func perform(_ request: UnsafeMutableRawPointer) {
+        switch EscapeRequest.decode(request, in: memory) {
+        case .success(let call):
+            let a = call.arguments
+            let result = bh_raw_syscall(call.number, a[0], a[1], a[2], a[3], a[4], a[5])
+            EscapeRequest.answer(request, .performed, result: result)
+        case .failure(let refusal):
+            EscapeRequest.answer(request, refusal.answer, result: refusal.argument)
+        }
     }
 
     /// vCPU side of `@io`: hands the request to the io thread and waits for its answer.
@@ -45,7 +52,7 @@ final class EscapeProbe: @unchecked Sendable {
                 monitor.wait { pending != nil }
                 return pending!
             }
-            Self.perform(request)
+            perform(request)
             monitor.withLock {
                 pending = nil
                 answered = true

@@ -91,7 +91,7 @@ struct WorkerThreads {
         case TestGuest.Port.escape where io.isWrite && io.size == 4:
             guard let probe = escapeProbe else { break }
             guard let request = probe.request(at: io.value) else { return state.fail("\(name): escape request outside guest memory") }
-            EscapeProbe.perform(request)
+            probe.perform(request)
         case TestGuest.Port.escapeOnIO where io.isWrite && io.size == 4:
             guard let probe = escapeProbe else { break }
             guard let request = probe.request(at: io.value) else { return state.fail("\(name): escape request outside guest memory") }

@@ -72,6 +72,33 @@ import Testing
         #expect(run.errors.contains("thread=io "))
     }
 
+    @Test(arguments: ["", "@io"])
+    func pointerArgumentReachesTheKernelUnderTheFilters(place: String) throws {
+        // write(1, "hello\n", 6): the bytes are in guest memory, the vCPU and io roles may
+        // write, and the kernel reads them through the translated host address.
+        let run = try WorkerRun.run(["--device", "escape-probe", "--cmdline", "escape=write,1,hex:68656c6c6f0a,6\(place) banner"])
+        #expect(run.ending == .exited(0), "\(run.errors)")
+        let thread = place.isEmpty ? "vcpu" : "io"
+        #expect(run.lines == ["hello", "escape write on \(thread) = 6", "escape write arg 1: 68656c6c6f0a", "bulkhead test guest: 1 vcpu"])
+    }
+
+    @Test(arguments: ["", "@io"])
+    func pointerOutsideGuestMemoryIsRefusedBeforeAnySyscall(place: String) throws {
+        // openat kills either thread: the guest carrying on to its banner proves no syscall was
+        // made for the refused request. 64 MiB of RAM end at 0x4000000.
+        let run = try WorkerRun.run(["--memory", "64", "--device", "escape-probe", "--cmdline", "escape=openat,-100,ptr:0x4000000:1,0\(place) banner"])
+        #expect(run.ending == .exited(0), "\(run.errors)")
+        let thread = place.isEmpty ? "vcpu" : "io"
+        #expect(run.lines == ["escape openat on \(thread) refused: argument 1 is not inside guest RAM", "bulkhead test guest: 1 vcpu"])
+    }
+
+    @Test(arguments: ["hex:abc", "hex:zz", "hex:", "buf:0", "buf:8193", "ptr:0x1000", "strptr:x:1", "$1"])
+    func malformedPointerArgumentStopsTheGuestBeforeTheRequest(argument: String) throws {
+        let run = try WorkerRun.run(["--device", "escape-probe", "--cmdline", "escape=write,1,\(argument),1 banner"])
+        #expect(run.ending == .exited(1), "\(run.output)")
+        #expect(run.lines.count == 1 && run.lines[0].hasPrefix("error: escape: "), "\(run.output)")
+    }
+
     @Test func escapeProbeIsAbsentUnlessAskedFor() throws {
         let run = try WorkerRun.run(["--cmdline", "escape=getpid"])
         #expect(run.ending == .exited(1))
