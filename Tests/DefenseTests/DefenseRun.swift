@@ -75,14 +75,27 @@ struct DefenseRun {
     /// Runs `bulkhead ARGUMENTS` to its end, its output through temporary files (a pipe read
     /// to EOF would also wait for any process that inherited the pipe).
     static func command(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
+        try runToEnd([executable] + arguments)
+    }
+
+    /// Runs `bulkhead-worker ARGUMENTS` alone, /dev/kvm as its fd 3. Without the parent no
+    /// identity is named (BULKHEAD_RUN_AS), so the worker keeps this process's uid, root,
+    /// PID and network namespaces (Sources/Worker/WorkerDefense.swift): the reference that
+    /// shows what the defences stop.
+    static func bareWorker(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
+        let worker = directory.appendingPathComponent("bulkhead-worker").path
+        return try runToEnd(["env", "-u", "BULKHEAD_RUN_AS", "SWIFT_BACKTRACE=enable=no", worker, "--kvm-fd", "3"] + arguments, redirect: "3<>/dev/kvm")
+    }
+
+    private static func runToEnd(_ command: [String], redirect: String = "") throws -> (status: Int32, output: String, errors: String) {
         let base = NSTemporaryDirectory() + "bulkhead-defense-\(getpid())-\(Int.random(in: 0..<1_000_000))"
         FileManager.default.createFile(atPath: base + ".out", contents: nil)
         FileManager.default.createFile(atPath: base + ".err", contents: nil)
         defer { unlink(base + ".out"); unlink(base + ".err") }
         // system(3) waits for this one child only: Foundation's Process.waitUntilExit was seen
         // to return only once the VM started by another Process had ended.
-        let quoted = ([executable] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
-        let status = system(quoted.joined(separator: " ") + " >\(base).out 2>\(base).err </dev/null")
+        let quoted = command.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+        let status = system(quoted.joined(separator: " ") + " >\(base).out 2>\(base).err </dev/null \(redirect)")
         let output = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
         let errors = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
         return ((status >> 8) & 0xFF, output, errors)
