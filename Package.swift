@@ -91,7 +91,7 @@ let package = Package(
             path: "Sources/KVM"),
         .plugin(name: "TestGuestBuilder", capability: .buildTool(), path: "Plugins/TestGuestBuilder"),
         .target(name: "TestGuest", path: "Sources/TestGuest", plugins: ["TestGuestBuilder"]),
-        // Device models the vCPU and io threads run: the 16550 UART (virtio later).
+        // Device models the vCPU and io threads run: the 16550 UART, virtio-mmio blk and net, the escape probe.
         .target(
             name: "Devices",
             dependencies: ["KVM", .product(name: "SystemPackage", package: "swift-system")],
