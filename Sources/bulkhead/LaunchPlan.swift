@@ -120,20 +120,13 @@ struct LaunchPlan {
     /// not started: no files, no block helper; no taps, no net helper; no hooks, no exec helper.
     static func helpers(for configuration: RunConfiguration) -> [Helper] {
         var helpers: [Helper] = []
-        var files: [(access: String, path: String, flag: String)] = []
-        if case .linux(let kernel, let initrd, _) = configuration.guest {
-            files.append(("ro", kernel, "--kernel \(kernel)"))
-            if let initrd { files.append(("ro", initrd, "--initrd \(initrd)")) }
-        }
-        for disk in configuration.disks {
-            files.append((disk.readOnly ? "ro" : "rw", disk.path, "--disk \(disk.path)"))
-        }
+        let files = configuration.blockFiles
         if let first = files.first {
             helpers.append(
                 Helper(
                     kind: .block, neededBy: first.flag,
-                    declarations: files.flatMap { ["--file", "\($0.access):\($0.path)"] },
-                    resources: files.map { "file \($0.access) \($0.path)" }))
+                    declarations: files.flatMap { ["--file", "\($0.readWrite ? "rw" : "ro"):\($0.path)"] },
+                    resources: files.map { "file \($0.readWrite ? "rw" : "ro") \($0.path)" }))
         }
         if let first = configuration.nets.first {
             helpers.append(

@@ -71,8 +71,13 @@ struct RunCommand: ParsableCommand {
     }
 
     /// Validation and policy, shared with `bulkhead check`: any error means nothing starts.
+    /// As root, a spawned block helper will be the `--user` account with no capability: each
+    /// declared file must be open to it (HelperUserAccess).
     static func plan(_ options: RunOptions) throws -> LaunchPlan {
         let configuration = try RunConfiguration(options)
+        if geteuid() == 0, configuration.connect[.block] == nil, !configuration.blockFiles.isEmpty {
+            try HelperUserAccess.check(configuration.blockFiles, for: HelperAccount(named: options.defense.user))
+        }
         do {
             try configuration.policy.check(configuration)
         } catch {

@@ -302,6 +302,24 @@ struct RunConfiguration {
         return octets
     }
 
+    /// A file the block helper is declared: the kernel and initrd (read-only), then each disk.
+    struct BlockFile: Equatable {
+        let path: String
+        let readWrite: Bool
+        /// The option that declared it, as in messages: `--disk /path`.
+        let flag: String
+    }
+
+    var blockFiles: [BlockFile] {
+        var files: [BlockFile] = []
+        if case .linux(let kernel, let initrd, _) = guest {
+            files.append(BlockFile(path: kernel, readWrite: false, flag: "--kernel \(kernel)"))
+            if let initrd { files.append(BlockFile(path: initrd, readWrite: false, flag: "--initrd \(initrd)")) }
+        }
+        for disk in disks { files.append(BlockFile(path: disk.path, readWrite: !disk.readOnly, flag: "--disk \(disk.path)")) }
+        return files
+    }
+
     /// The directory of the running `bulkhead` (/proc/self/exe), where the other executables live.
     static func ownDirectory() -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)

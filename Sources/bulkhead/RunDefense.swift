@@ -25,13 +25,8 @@ struct RunDefense {
             return
         }
         let uids = try Self.range(options.uidRange)
-        guard let account = getpwnam(options.user) else {
-            throw ConfigurationError(
-                "--user \(options.user)",
-                "no such user (create it: useradd --system --no-create-home --shell /usr/sbin/nologin \(options.user))")
-        }
-        let (helperUID, helperGID) = (account.pointee.pw_uid, account.pointee.pw_gid)
-        guard helperUID != 0, helperGID != 0 else { throw ConfigurationError("--user \(options.user)", "is root") }
+        let account = try HelperAccount(named: options.user)
+        let (helperUID, helperGID) = (account.uid, account.gid)
         guard !uids.contains(helperUID) else {
             throw ConfigurationError("--uid-range \(options.uidRange)", "contains the uid of --user \(options.user)")
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Disks and taps declared to `bulkhead run` reach the guest as virtio devices over fds the
 /// worker asked the helpers for: the parent never opens them, the worker never opens a path.
@@ -27,7 +28,7 @@ import Testing
 
     @Test func readOnlyDiskIsReadByTheGuestAndRefusesWrites() throws {
         let path = "/tmp/bulkhead-parent-ro-\(getpid()).img"
-        FileManager.default.createFile(atPath: path, contents: Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }))
+        HelperUserFiles.create(path, contents: Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }))
         defer { unlink(path) }
         let before = Self.sha256(path)
         let run = try ParentRun.run(["run", "--disk", "\(path),readonly", "--cmdline", "blk-sha256=0 blk-write=0 poweroff"])
@@ -40,7 +41,7 @@ import Testing
 
     @Test func readWriteDiskIsWrittenByTheGuest() throws {
         let path = "/tmp/bulkhead-parent-rw-\(getpid()).img"
-        FileManager.default.createFile(atPath: path, contents: Data(count: 1 << 20))
+        HelperUserFiles.create(path, contents: Data(count: 1 << 20))
         defer { unlink(path) }
         let run = try ParentRun.run(["run", "--disk", path, "--cmdline", "blk-write=0 poweroff"])
         #expect(run.status == 0, "\(run.errors)")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Start-up of the helpers as the parent does it: each that has something to serve starts
 /// and answers `hello`; one that fails or stays silent stops the run with status 69 and
@@ -20,7 +21,7 @@ import Testing
     static func disk() -> String {
         let path = "/tmp/bulkhead-startup-disk-\(getpid()).img"
         if !FileManager.default.fileExists(atPath: path) {
-            FileManager.default.createFile(atPath: path, contents: Data(count: 4096))
+            HelperUserFiles.create(path, contents: Data(count: 4096))
         }
         return path
     }

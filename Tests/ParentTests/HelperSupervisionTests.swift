@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// With declarations the parent starts the helpers; when one dies the parent notices,
 /// ends the rest and leaves nothing behind.
@@ -7,7 +8,7 @@ import Testing
     static func disk() -> String {
         let path = "/tmp/bulkhead-parent-disk-\(getpid()).img"
         if !FileManager.default.fileExists(atPath: path) {
-            FileManager.default.createFile(atPath: path, contents: Data(count: 1 << 20))
+            HelperUserFiles.create(path, contents: Data(count: 1 << 20))
         }
         return path
     }

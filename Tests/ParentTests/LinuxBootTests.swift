@@ -7,7 +7,9 @@ import TestSupport
 @Suite struct LinuxBootTests {
     @Test(.timeLimit(.minutes(5)))  // includes waiting for the kernel boot lock
     func debianVmlinuxPrintsLinuxVersionThroughTheParentAndTheBlockHelper() throws {
-        let vmlinux = try DebianKernel.vmlinux()
+        // The cache lies under /root (0700), which the block helper's user cannot search.
+        let vmlinux = try HelperUserFiles.reachableLink(to: DebianKernel.vmlinux(), name: "vmlinux")
+        defer { unlink(vmlinux) }
         let console = "/tmp/bulkhead-parent-linux-\(getpid()).txt"
         defer { unlink(console) }
         let append = "console=ttyS0 earlyprintk=serial,ttyS0,115200 reboot=k panic=-1 noxsave bulkhead-parent-test"

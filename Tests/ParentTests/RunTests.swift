@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `bulkhead run` end to end: the real parent, worker and (when declared) helpers.
 @Suite(.serialized) struct RunTests {
@@ -41,7 +42,7 @@ import Testing
     @Test(arguments: [SIGTERM, SIGINT, SIGHUP])
     func aSignalToTheParentEndsTheVMAndLeavesNothing(signal: Int32) throws {
         let disk = "/tmp/bulkhead-signal-\(getpid())-\(signal).img"
-        FileManager.default.createFile(atPath: disk, contents: Data(count: 4096))
+        HelperUserFiles.create(disk, contents: Data(count: 4096))
         defer { unlink(disk) }
         let running = try ParentRun.Running(["run", "--disk", disk, "--cmdline", "sleep=20000 poweroff"])
         let deadline = Date().addingTimeInterval(10)
