@@ -38,7 +38,7 @@ let package = Package(
         // really holds (`bulkhead status`). Both Foundation-free.
         .target(name: "ProcessDefense", dependencies: ["CShim"], path: "Sources/ProcessDefense"),
         .target(name: "ProcessInspection", path: "Sources/ProcessInspection"),
-        .testTarget(name: "DefenseTests", dependencies: ["ProcessInspection"], path: "Tests/DefenseTests"),
+        .testTarget(name: "DefenseTests", dependencies: ["ProcessInspection", "TestSupport"], path: "Tests/DefenseTests"),
 
         // The `bulkhead` command line.
         .executableTarget(

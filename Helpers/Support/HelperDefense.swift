@@ -5,26 +5,26 @@ import Sandbox
 /// DESIGN.md §7 for a helper, applied after its declarations and before no-new-privileges and
 /// its filter (Helper.run): resource limits, and — when `bulkhead run` started it as root and
 /// named an identity (BULKHEAD_RUN_AS) — that unprivileged uid/gid with no supplementary
-/// groups and only the one capability its job needs:
-/// - net: CAP_NET_ADMIN (TUNSETIFF on a tap it does not own), and CAP_DAC_OVERRIDE too only
-///   when /dev/net/tun is not open to everyone (its distribution default is 0666; some
-///   hosts make it 0600 root, and the helper opens it per request as the unprivileged user);
-/// - block: CAP_DAC_OVERRIDE, so the operator's disk files need no chown; what it opens is
-///   limited by the declared set and the path checks (HostAccess), not by file modes;
+/// groups and only the capability its job needs (effective, permitted and bounding; the
+/// inheritable and ambient sets empty):
+/// - net: CAP_NET_ADMIN alone (TUNSETIFF on a tap it does not own). /dev/net/tun may be
+///   root-only: its fds were opened during the declarations, as root (TunDevicePool);
+/// - block: none. The declared files must be open to the helper's user by their owner, group
+///   and mode bits, which the parent checks before anything starts (HelperUserAccess);
 /// - exec: none (hooks run as the unprivileged user).
 /// The helpers stay in the host's namespaces: net must reach the host's taps, block opens
 /// the declared paths as the operator wrote them (path checks alone: a bind-mounted view
 /// would need a mount namespace per helper and change nothing the checks do not already
 /// refuse — `..`, symlinks, /proc magic links, undeclared paths).
-enum HelperDefense {
+public enum HelperDefense {
     static func capabilities(of role: Role) -> UInt64 {
-        switch role {
-        case .net:
-            ProcessDefense.capNetAdmin
-                | (ProcessDefense.isOpenToEveryone("/dev/net/tun") ? 0 : ProcessDefense.capDacOverride)
-        case .block: ProcessDefense.capDacOverride
-        default: 0
-        }
+        role == .net ? ProcessDefense.capNetAdmin : 0
+    }
+
+    /// The uid the helper will serve requests as: the identity `bulkhead run` named, else
+    /// its own. For messages, asked during the declarations (the filters allow no getuid).
+    public static func servingUID() -> UInt32 {
+        ((try? ProcessDefense.requestedIdentity()) ?? nil)?.uid ?? geteuid()
     }
 
     /// The limits: no core dumps; at most 64 fds; block and net never start a process (NPROC 0

@@ -42,16 +42,14 @@ public struct DeclaredTaps: Sendable {
         self.names = names
     }
 
-    /// Attaches a declared tap and returns its fd (the caller's to close). The C calls are
-    /// openat (the existence probe and /dev/net/tun) and ioctl(TUNSETIFF).
-    public func open(name bytes: [UInt8], vnetHeader: Bool) throws(TapRefusal) -> FileDescriptor {
+    /// Attaches a declared tap and returns its fd (the caller's to close): the tap's fd from
+    /// `pool` if it is still there, else /dev/net/tun opened now (TunDevicePool). The C calls
+    /// are openat (the existence probe, and /dev/net/tun when the pool has no fd for the tap)
+    /// and ioctl(TUNSETIFF).
+    public func open(name bytes: [UInt8], vnetHeader: Bool, pool: inout TunDevicePool) throws(TapRefusal) -> FileDescriptor {
         let name = try TapName(validating: bytes)
         guard names.contains(name) else { throw .notDeclared(name: name) }
         guard try TapDevice.exists(name) else { throw .doesNotExist(name: name) }
-        return try TapDevice.attach(name, vnetHeader: vnetHeader)
-    }
-
-    public func open(name: String, vnetHeader: Bool) throws(TapRefusal) -> FileDescriptor {
-        try open(name: Array(name.utf8), vnetHeader: vnetHeader)
+        return try TapDevice.attach(name, vnetHeader: vnetHeader, device: pool.device(for: name))
     }
 }

@@ -48,14 +48,20 @@ enum TapDevice {
         }
     }
 
-    /// Opens /dev/net/tun with openat(O_RDWR|O_NONBLOCK|O_CLOEXEC) and attaches it to the
+    /// Opens /dev/net/tun with openat(O_RDWR|O_NONBLOCK|O_CLOEXEC). EACCES/EPERM name
+    /// `uid`, the user the open ran as (the net profile allows no getuid to ask).
+    static func openTun(as uid: UInt32) throws(TapRefusal) -> FileDescriptor {
+        let opened = open(tunPath, BH_OPEN_TUN)
+        if opened == -EACCES || opened == -EPERM { throw .tunNotOpenToUser(uid: uid, errno: Errno(rawValue: -opened)) }
+        if opened < 0 { throw .tunOpenFailed(errno: Errno(rawValue: -opened)) }
+        return FileDescriptor(rawValue: opened)
+    }
+
+    /// Attaches `descriptor` (an unattached /dev/net/tun fd, now owned here) to the
     /// existing tap `name` with ioctl(TUNSETIFF, IFF_TAP|IFF_NO_PI[|IFF_VNET_HDR]), without
     /// IFF_TUN_EXCL. The kernel itself refuses a tun-mode or non-tun device of that name
-    /// (EINVAL); the name it writes back must be the one asked.
-    static func attach(_ name: TapName, vnetHeader: Bool) throws(TapRefusal) -> FileDescriptor {
-        let opened = open(tunPath, BH_OPEN_TUN)
-        if opened < 0 { throw .tunOpenFailed(errno: Errno(rawValue: -opened)) }
-        let descriptor = FileDescriptor(rawValue: opened)
+    /// (EINVAL); the name it writes back must be the one asked. On failure the fd is closed.
+    static func attach(_ name: TapName, vnetHeader: Bool, device descriptor: FileDescriptor) throws(TapRefusal) -> FileDescriptor {
         var attached = [CChar](repeating: 0, count: 16)
         let result = attached.withUnsafeMutableBufferPointer { out in
             bh_tun_attach_tap(descriptor.rawValue, name.text, vnetHeader ? 1 : 0, out.baseAddress)

@@ -17,6 +17,8 @@ public enum TapRefusal: Error, Equatable, Sendable, CustomStringConvertible {
     /// The confined existence probe got an answer other than "exists" or "absent".
     case probeFailed(name: TapName, errno: Errno)
     case tunOpenFailed(errno: Errno)
+    /// /dev/net/tun refused the helper's user (EACCES or EPERM): no pre-opened fd was left.
+    case tunNotOpenToUser(uid: UInt32, errno: Errno)
     /// TUNSETIFF refused: EINVAL (not a tap), EBUSY (already attached), EPERM (no right).
     case attachFailed(name: TapName, errno: Errno)
     /// The kernel attached a device with another name than the one asked.
@@ -41,6 +43,10 @@ public enum TapRefusal: Error, Equatable, Sendable, CustomStringConvertible {
         case .probeFailed(let name, let errno):
             return "refused tap \(name): cannot tell whether it still exists: \(errno)"
         case .tunOpenFailed(let errno): return "cannot open /dev/net/tun: \(errno)"
+        case .tunNotOpenToUser(let uid, let errno):
+            return "cannot open /dev/net/tun: it is not open to uid \(uid) (\(errno)); give the helper's user access"
+                + " (a udev rule for /dev/net/tun, and DeviceAllow=/dev/net/tun rw under systemd) or start the helper"
+                + " as root, which opens one per declared tap, once, before it drops root"
         case .attachFailed(let name, let errno):
             let why: String
             switch errno {

@@ -33,10 +33,10 @@ public enum ProcessDefense {
 
     /// Capability numbers (linux/capability.h) a child may keep.
     public static let capNetAdmin: UInt64 = 1 << 12
-    public static let capDacOverride: UInt64 = 1 << 1
 
     /// setgroups(0), setresgid, setresuid and capset: `identity`, no supplementary groups,
-    /// exactly `keep` as effective and permitted, the bounding set reduced to `keep`.
+    /// exactly `keep` as effective and permitted, the bounding set reduced to `keep`, the
+    /// inheritable and ambient sets empty.
     public static func become(_ identity: Identity, keeping keep: UInt64) throws(Failure) {
         let result = bh_depth_become(identity.uid, identity.gid, keep)
         if result < 0 { throw Failure(description: "cannot become uid \(identity.uid) gid \(identity.gid): \(text(result))") }
@@ -117,12 +117,5 @@ extension ProcessDefense {
         if logFDs.contains(where: { regularSize($0) != nil }) { limit = logCap }
         for fd in dataFDs { if let size = regularSize(fd) { limit = max(limit, size) } }
         return limit
-    }
-
-    /// True when `path` is readable and writable by everyone (mode o+rw), e.g. /dev/net/tun's
-    /// distribution default 0666.
-    public static func isOpenToEveryone(_ path: String) -> Bool {
-        var info = stat()
-        return stat(path, &info) == 0 && info.st_mode & 0o006 == 0o006
     }
 }

@@ -10,6 +10,8 @@ public struct TaskStatus: Equatable, Sendable {
     public var capEff: UInt64?
     public var capPrm: UInt64?
     public var capBnd: UInt64?
+    public var capInh: UInt64?
+    public var capAmb: UInt64?
     public var noNewPrivs: Bool?
     /// `Seccomp:` — 0 none, 1 strict, 2 filter.
     public var seccompMode: Int?
@@ -31,6 +33,8 @@ public struct TaskStatus: Equatable, Sendable {
             case "CapEff": capEff = Self.mask(value)
             case "CapPrm": capPrm = Self.mask(value)
             case "CapBnd": capBnd = Self.mask(value)
+            case "CapInh": capInh = Self.mask(value)
+            case "CapAmb": capAmb = Self.mask(value)
             case "NoNewPrivs": noNewPrivs = Self.flag(value)
             case "Seccomp": seccompMode = Self.small(value)
             case "Seccomp_filters": seccompFilters = Self.small(value)

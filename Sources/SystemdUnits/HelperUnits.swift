@@ -211,6 +211,7 @@ public struct HelperUnits: Sendable {
         case .net:
             lines += [
                 "# Only /dev/net/tun: a private /dev holds the pseudo devices, the tun node is bound in.",
+                "# This user opens it per request: its mode must allow that (0666, or a udev rule).",
                 "PrivateDevices=yes",
                 "BindPaths=/dev/net/tun",
                 "DeviceAllow=/dev/net/tun rw",

@@ -12,7 +12,7 @@ struct SpawnError: Error, CustomStringConvertible {
 
 /// A real helper process started the way the parent starts one: its socket end mapped to
 /// fd 3 (`--socket-fd 3`), stdin /dev/null, stdout and stderr into a file the test reads,
-/// environment `SWIFT_BACKTRACE=enable=no` only. Ended and reaped when released.
+/// environment `SWIFT_BACKTRACE=enable=no` plus what the test adds. Ended and reaped when released.
 final class RunningHelper {
     let program: String
     let pid: pid_t
@@ -24,11 +24,13 @@ final class RunningHelper {
     /// The socket was closed by `hangUp` (a second close could hit a reused fd number).
     private var hungUp = false
 
-    /// Starts `program` with `arguments` after `--socket-fd 3`.
-    convenience init(_ program: String, _ arguments: [String]) throws {
+    /// Starts `program` with `arguments` after `--socket-fd 3`, `environment` added.
+    convenience init(_ program: String, _ arguments: [String], environment: [String] = []) throws {
         let (ours, theirs) = try SeqPacketSocket.pair()
         defer { theirs.close() }
-        try self.init(program, ["--socket-fd", "3"] + arguments, fd3: theirs.fileDescriptor.rawValue, socket: ours)
+        try self.init(
+            program, bytes: (["--socket-fd", "3"] + arguments).map { Array($0.utf8) }, fd3: theirs.fileDescriptor.rawValue,
+            socket: ours, environment: environment)
         try ours.setReceiveTimeout(microseconds: 20_000_000)
     }
 
@@ -39,7 +41,7 @@ final class RunningHelper {
     }
 
     /// As above, with arguments as raw bytes (a path on argv need not be UTF-8).
-    init(_ executable: String, bytes arguments: [[UInt8]], fd3: Int32?, socket: SeqPacketSocket?) throws {
+    init(_ executable: String, bytes arguments: [[UInt8]], fd3: Int32?, socket: SeqPacketSocket?, environment extra: [String] = []) throws {
         program = executable
         let path = executable.hasPrefix("/") ? executable : BuiltProducts.path(executable)
         logPath = "/tmp/bh-helper-log-\(getpid())-\(UUID().uuidString)"
@@ -68,7 +70,7 @@ final class RunningHelper {
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup(path)] + arguments.map { bytes in
             (bytes + [0]).withUnsafeBufferPointer { strdup(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self)) }
         } + [nil]
-        let environment: [String] = ["SWIFT_BACKTRACE=enable=no"]
+        let environment: [String] = ["SWIFT_BACKTRACE=enable=no"] + extra
         let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var child: pid_t = 0

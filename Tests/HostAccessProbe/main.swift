@@ -4,7 +4,8 @@
 // the profiles. Foundation-free, like the helpers.
 //
 //   block <ro|rw> <declared path> <requested path> <ro|rw>
-//   net <declared tap> <requested tap> <0|1 vnet header>
+//   net <declared tap> <requested tap> <0|1 vnet header> [pooled]
+//       (pooled: /dev/net/tun opened before confining, as the net helper does as root)
 //   exec <program> [fixed arguments…]
 //
 // After confining it writes "confined\n" and waits for one line on stdin (so a test can
@@ -53,15 +54,19 @@ case "block" where arguments.count == 5:
         say("refused: \(error)")
         exit(2)
     }
-case "net" where arguments.count == 4:
+case "net" where arguments.count == 4 || (arguments.count == 5 && arguments[4] == "pooled"):
     let taps: DeclaredTaps
-    do { taps = try DeclaredTaps([arguments[1]]) } catch {
+    var pool: TunDevicePool
+    do {
+        taps = try DeclaredTaps([arguments[1]])
+        pool = arguments.count == 5 ? try TunDevicePool(opening: taps, servingUID: geteuid()) : TunDevicePool(servingUID: geteuid())
+    } catch {
         say("setup: \(error)")
         exit(1)
     }
     confine(.net)
     do {
-        let descriptor = try taps.open(name: arguments[2], vnetHeader: arguments[3] == "1")
+        let descriptor = try taps.open(name: Array(arguments[2].utf8), vnetHeader: arguments[3] == "1", pool: &pool)
         say("attached \(arguments[2])")
         try? descriptor.close()
         exit(0)

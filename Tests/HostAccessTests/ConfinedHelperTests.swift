@@ -73,12 +73,15 @@ extension HostAccessSuite {
             }
         }
 
-        @Test func netProfileAllowsAttachingDeclaredTap() throws {
-            try? host(["ip", "link", "del", "dev", "bhconf0"])
-            #expect(try host(["ip", "tuntap", "add", "dev", "bhconf0", "mode", "tap"]).status == 0)
-            defer { try? host(["ip", "link", "del", "dev", "bhconf0"]) }
-            let run = try probe(["net", "bhconf0", "bhconf0", "1"])
-            #expect(run.status == 0 && run.output.contains("attached bhconf0"), "\(run)")
+        /// Both ways the net helper gets its /dev/net/tun fd: opened at request time, or from
+        /// the pool it fills before confining (TunDevicePool).
+        @Test(arguments: [false, true]) func netProfileAllowsAttachingDeclaredTap(pooled: Bool) throws {
+            let tap = pooled ? "bhconf2" : "bhconf0"
+            try? host(["ip", "link", "del", "dev", tap])
+            #expect(try host(["ip", "tuntap", "add", "dev", tap, "mode", "tap"]).status == 0)
+            defer { try? host(["ip", "link", "del", "dev", tap]) }
+            let run = try probe(["net", tap, tap, "1"] + (pooled ? ["pooled"] : []))
+            #expect(run.status == 0 && run.output.contains("attached \(tap)"), "\(run)")
         }
 
         @Test func confinedNetHelperRefusesTapDeletedAfterConfinementWithoutCreatingIt() throws {

@@ -5,6 +5,14 @@ import Testing
 
 @testable import HostAccess
 
+extension DeclaredTaps {
+    /// An open with /dev/net/tun opened at request time, as the test process (root).
+    func open(name: String, vnetHeader: Bool) throws(TapRefusal) -> FileDescriptor {
+        var pool = TunDevicePool(servingUID: geteuid())
+        return try open(name: Array(name.utf8), vnetHeader: vnetHeader, pool: &pool)
+    }
+}
+
 /// Real taps, created with `ip tuntap add` and always removed.
 extension HostAccessSuite {
     @Suite struct Taps {
@@ -158,6 +166,52 @@ extension HostAccessSuite {
                 let refused = refusal(TapRefusal.self) { _ = try taps.open(name: "bhtest8", vnetHeader: false) }
                 #expect(refused == .attachFailed(name: try! TapName(validating: "bhtest8"), errno: .resourceBusy))
             }
+        }
+
+        @Test func eachDeclaredTapGetsItsOwnPooledFdOnceThenRequestTimeOpens() throws {
+            try withInterfaces([("bhtest11", "tap"), ("bhtest12", "tap")]) {
+                let taps = try DeclaredTaps(["bhtest11", "bhtest12"])
+                var pool = try TunDevicePool(opening: taps, servingUID: 4242)
+                #expect(pool.count == 2)
+                let first = try taps.open(name: Array("bhtest11".utf8), vnetHeader: false, pool: &pool)
+                defer { try? first.close() }
+                #expect(attached(first).name == "bhtest11")
+                #expect(pool.count == 1)
+                // The second open of the same tap is made at request time (root here, so the
+                // open works) and the kernel refuses the attach: the first fd still holds it.
+                // The other tap's pooled fd is not spent on it.
+                let refused = refusal(TapRefusal.self) {
+                    _ = try taps.open(name: Array("bhtest11".utf8), vnetHeader: false, pool: &pool)
+                }
+                #expect(refused == .attachFailed(name: try! TapName(validating: "bhtest11"), errno: .resourceBusy))
+                #expect(pool.count == 1)
+                let second = try taps.open(name: Array("bhtest12".utf8), vnetHeader: true, pool: &pool)
+                defer { try? second.close() }
+                #expect(attached(second).name == "bhtest12")
+                #expect(attached(second).flags & bh_iff_vnet_hdr() != 0)
+                #expect(pool.count == 0)
+            }
+        }
+
+        @Test func aPooledFdTheKernelRefusesIsSpent() throws {
+            try withInterfaces([("bhtest13", "tap")]) {
+                let taps = try DeclaredTaps(["bhtest13"])
+                var pool = try TunDevicePool(opening: taps, servingUID: 4242)
+                #expect(try host(["ip", "link", "del", "dev", "bhtest13"]).status == 0)
+                #expect(try host(["ip", "tuntap", "add", "dev", "bhtest13", "mode", "tun"]).status == 0)
+                let before = pool.count
+                let refused = refusal(TapRefusal.self) {
+                    _ = try taps.open(name: Array("bhtest13".utf8), vnetHeader: false, pool: &pool)
+                }
+                #expect(refused == .attachFailed(name: try! TapName(validating: "bhtest13"), errno: .invalidArgument))
+                #expect(before == 1 && pool.count == 0)
+            }
+        }
+
+        @Test func tunRefusedToTheServingUserSaysWhoseAccessIsMissingAndTheFix() {
+            let text = TapRefusal.tunNotOpenToUser(uid: 999, errno: .permissionDenied).description
+            #expect(text.contains("/dev/net/tun") && text.contains("not open to uid 999"), "\(text)")
+            #expect(text.contains("udev rule") && text.contains("DeviceAllow=") && text.contains("as root"), "\(text)")
         }
 
         @Test func tapDeclaredTwiceIsRefused() throws {
