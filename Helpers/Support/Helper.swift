@@ -11,10 +11,11 @@ import SystemPackage
 /// 3. close every fd but 0, 1, 2 and the socket (`closeInheritedFDs`), then check the
 ///    socket is an AF_UNIX SOCK_SEQPACKET socket;
 /// 4. declare: the helper's own HostAccess checks (files, taps, hooks), unconfined;
-/// 5. no-new-privileges and the role's seccomp filter — before a single request is read;
-/// 6. `RequestServer.serve` until the peer hangs up; with `--listen`, one session per
+/// 5. HelperDefense: the uid change, capabilities and limits (DESIGN.md §7);
+/// 6. no-new-privileges and the role's seccomp filter — before a single request is read;
+/// 7. `RequestServer.serve` until the peer hangs up; with `--listen`, one session per
 ///    connection accepted on the socket-activated listening socket, for ever.
-/// Under a service manager (`NOTIFY_SOCKET`), READY=1 follows step 5, STATUS= tracks the
+/// Under a service manager (`NOTIFY_SOCKET`), READY=1 follows step 6, STATUS= tracks the
 /// sessions, STOPPING=1 precedes the end (DESIGN.md §8).
 /// Each failure ends the helper with one stderr line and a `HelperExit` status.
 public struct Helper: Sendable {

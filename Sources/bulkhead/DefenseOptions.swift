@@ -6,7 +6,11 @@ struct DefenseOptions: ParsableArguments {
     @Option(help: "Register the VM as NAME in /run/bulkhead/NAME ([A-Za-z0-9_.-], at most 64; default vm-PID).")
     var name: String?
 
-    @Option(help: "As root: the user the helpers run as (no groups; net keeps only CAP_NET_ADMIN, block CAP_DAC_OVERRIDE).")
+    @Option(
+        help: """
+            As root: the user the helpers run as (its uid and primary gid, no supplementary groups; net keeps only \
+            CAP_NET_ADMIN, block and exec no capability). Each --kernel, --initrd and --disk must be open to it.
+            """)
     var user: String = "bulkhead"
 
     @Option(help: "As root: the worker's uid (and gid) is the lowest of FIRST-LAST no running VM holds.")
