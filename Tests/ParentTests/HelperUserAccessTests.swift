@@ -29,7 +29,11 @@ import TestSupport
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let disk = HelperUserFiles.create(directory + "/disk.img", contents: Data(count: 4096))  // the file itself is the user's
         let name = "access-\(getpid())"
-        let run = try ParentRun.run(["run", "--name", name, "--disk", disk, "--cmdline", "poweroff"])
+        // A block helper that leaves a mark if it is ever started.
+        let marker = directory + "-started"
+        let helpers = try HelperStartupTests.fakeHelpers(blockScript: "touch \(marker); exec sleep 30")
+        defer { try? FileManager.default.removeItem(atPath: helpers) }
+        let run = try ParentRun.run(["run", "--helpers", helpers, "--name", name, "--disk", disk, "--cmdline", "poweroff"])
         #expect(run.status == 65, "\(run.errors)")
         #expect(run.errors.contains("--disk \(disk): the block helper runs as bulkhead (uid \(account.uid), gid \(account.gid)"), "\(run.errors)")
         #expect(run.errors.contains("lacks search permission on directory \(directory) (mode 0700, owner root"), "\(run.errors)")
@@ -38,6 +42,7 @@ import TestSupport
         #expect(run.output.isEmpty, "the guest never ran")
         #expect(run.survivors.isEmpty)
         #expect(!Self.registered(name), "the refusal comes before the VM is registered")
+        #expect(!FileManager.default.fileExists(atPath: marker), "the block helper was started")
         // `check` refuses the same, and both accept it once the directory is searchable.
         let check = try ParentRun.run(["check", "--disk", disk])
         #expect(check.status == 65 && check.errors == run.errors, "\(check.errors)")
@@ -78,6 +83,27 @@ import TestSupport
         #expect(other.errors.contains("runs as nobody (uid 65534") && other.errors.contains("lacks read and write permission"), "\(other.errors)")
         let missing = try ParentRun.run(["check", "--user", "bh-no-such-user", "--disk", disk])
         #expect(missing.status == 65 && missing.errors.contains("--user bh-no-such-user: no such user"), "\(missing.errors)")
+    }
+
+    @Test func theKernelAndInitrdAreCheckedForReadingAndAConnectedBlockServiceIsNot() throws {
+        try #require(geteuid() == 0, "needs root: only then do the helpers change uid")
+        let directory = try Self.directory(mode: 0o755)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let kernel = directory + "/vmlinux", initrd = directory + "/initrd"
+        FileManager.default.createFile(atPath: kernel, contents: Data(count: 4096), attributes: [.posixPermissions: 0o644])
+        FileManager.default.createFile(atPath: initrd, contents: Data(count: 4096), attributes: [.posixPermissions: 0o600])
+        let refused = try ParentRun.run(["check", "--kernel", kernel, "--initrd", initrd])
+        #expect(refused.status == 65, "\(refused.errors)")
+        #expect(refused.errors.contains("--initrd \(initrd): the block helper runs as bulkhead"), "\(refused.errors)")
+        #expect(refused.errors.contains("lacks read permission on the file (mode 0600, owner root, group root; read-only needs read)"), "\(refused.errors)")
+        chmod(initrd, 0o644)
+        #expect(try ParentRun.run(["check", "--kernel", kernel, "--initrd", initrd]).status == 0)
+        chmod(kernel, 0o640)
+        let kernelRefused = try ParentRun.run(["check", "--kernel", kernel, "--initrd", initrd])
+        #expect(kernelRefused.status == 65 && kernelRefused.errors.contains("--kernel \(kernel): "), "\(kernelRefused.errors)")
+        // A service's own account opens the files then (README "Deployment"): nothing to check here.
+        let connected = try ParentRun.run(["check", "--connect", "block=/run/bulkhead/bh-no-such.sock", "--kernel", kernel])
+        #expect(connected.status == 0, "\(connected.errors)")
     }
 
     /// ACLs are not evaluated: a file open to the account only through an ACL is refused, and
