@@ -1,7 +1,6 @@
 // Defense in depth: see include/bulkhead_depth.h.
 #define _GNU_SOURCE
 #include "bulkhead_depth.h"
-#include "bulkhead_parent.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -86,12 +85,6 @@ int bh_depth_enter_empty_namespaces(const char *scratch) {
         return -errno;
     if (sethostname("bulkhead", 8) < 0) return -errno;
     return 0;
-}
-
-// bh_spawn (parent.c) with the child as PID 1 of a new PID namespace: the same fd map,
-// process group, PDEATHSIG, signal reset and exec-error pipe.
-int bh_depth_spawn_in_new_pid_namespace(const char *path, char *const argv[], char *const envp[], const int *fds, int fd_count) {
-    return bh_spawn_with_clone_flags(path, argv, envp, fds, fd_count, CLONE_NEWPID);
 }
 
 static void exit_on_terminate(int signal) { _exit(128 + signal); }

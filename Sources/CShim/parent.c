@@ -14,12 +14,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int bh_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int fd_count) {
-    return bh_spawn_with_clone_flags(path, argv, envp, fds, fd_count, 0);
-}
-
-int bh_spawn_with_clone_flags(
-    const char *path, char *const argv[], char *const envp[], const int *fds, int fd_count, unsigned long clone_flags) {
+int bh_spawn(
+    const char *path, char *const argv[], char *const envp[], const int *fds, int fd_count, unsigned long clone_flags,
+    int cgroup_procs_fd) {
     int report[2];
     if (pipe2(report, O_CLOEXEC) < 0) return -errno;
     pid_t parent = getpid();
@@ -34,6 +31,9 @@ int bh_spawn_with_clone_flags(
     }
     if (pid == 0) {
         int err = 0;
+        // First of all, before any other fd moves: into the VM's cgroup (writing "0" to
+        // cgroup.procs moves the writer), so nothing this child becomes runs outside it.
+        if (cgroup_procs_fd >= 0 && write(cgroup_procs_fd, "0", 1) != 1) { err = errno; goto fail; }
         setpgid(0, 0);  // a terminal's Ctrl-C reaches the parent only; it ends the VM in order
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) { err = errno; goto fail; }
         // The parent died before PDEATHSIG was set. In a new PID namespace getppid() is 0, so

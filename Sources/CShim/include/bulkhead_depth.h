@@ -25,10 +25,6 @@ int bh_depth_limit(int resource, uint64_t value);
 /// (umount2 MNT_DETACH), chdir("/"). The process keeps every fd it holds.
 int bh_depth_enter_empty_namespaces(const char *scratch);
 
-/// bh_spawn (bulkhead_parent.h) with CLONE_NEWPID: the child is PID 1 of a new PID namespace
-/// and sees no host process. Returns the child's pid (in the caller's namespace) or -errno.
-int bh_depth_spawn_in_new_pid_namespace(const char *path, char *const argv[], char *const envp[], const int *fds, int fd_count);
-
 /// SIGTERM ends the process with status 143 (a handler calling _exit): PID 1 of a PID
 /// namespace ignores every signal it has no handler for, SIGKILL aside.
 int bh_depth_exit_on_sigterm(void);
