@@ -38,7 +38,10 @@ let package = Package(
         // really holds (`bulkhead status`). Both Foundation-free.
         .target(name: "ProcessDefense", dependencies: ["CShim"], path: "Sources/ProcessDefense"),
         .target(name: "ProcessInspection", path: "Sources/ProcessInspection"),
-        .testTarget(name: "DefenseTests", dependencies: ["ProcessInspection", "TestSupport"], path: "Tests/DefenseTests"),
+        // The VM's cgroup v2 (DESIGN.md §7): hierarchy detection, --memory-limit/--pids-limit,
+        // membership, cgroup.kill and removal, read back for `bulkhead status`.
+        .target(name: "Cgroup", dependencies: ["CShim", "ProcessInspection"], path: "Sources/Cgroup"),
+        .testTarget(name: "DefenseTests", dependencies: ["ProcessInspection", "Cgroup", "TestSupport"], path: "Tests/DefenseTests"),
 
         // The `bulkhead` command line.
         .executableTarget(
@@ -52,6 +55,7 @@ let package = Package(
                 "SystemdUnits",
                 "JournalLog",
                 "ProcessInspection",
+                "Cgroup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

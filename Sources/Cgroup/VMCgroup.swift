@@ -1,0 +1,203 @@
+import CShim
+import Glibc
+
+/// One VM's cgroup in the v2 hierarchy (DESIGN.md §7): `bulkhead/vm-NAME` under the parent's
+/// own cgroup, created before any child exists. Every child joins it between fork and exec
+/// (bh_spawn writes "0" to `procsFD`); the parent stays outside. The sealed parent, which holds
+/// no capability, ends the VM by writing "1" to `cgroup.kill` (kernel ≥ 5.14: SIGKILL to every
+/// process inside, whatever its uid) and removes the directory once it has reaped every child,
+/// both through fds opened here, before sealing.
+///
+/// Why the `bulkhead` level: removing a cgroup needs write permission on the directory above
+/// it, and a hierarchy's root is often mode 555 (it is here), which only CAP_DAC_OVERRIDE
+/// passes. `bulkhead` is made once, by root, mode 755, and stays (as /run/bulkhead does), so
+/// the sealed parent — still uid 0 but without any capability — can remove its VM's cgroup.
+/// It never holds a process itself, so it may also pass controllers on (cgroup v2's
+/// no-internal-process rule).
+public final class VMCgroup {
+    /// e.g. `/sys/fs/cgroup/unified/bulkhead/vm-vm1`.
+    public let directory: String
+    public let name: String
+    /// The parent cgroup's directory: the VM cgroup is removed with unlinkat(AT_REMOVEDIR) on it.
+    private let parentFD: Int32
+    /// `cgroup.procs`, write-only, for the children to join through; closed before sealing.
+    public private(set) var procsFD: Int32
+    /// `cgroup.kill`, write-only; -1 on a kernel before 5.14 (the parent must then keep CAP_KILL).
+    private let killFD: Int32
+    private var removed = false
+
+    public static let containerName = "bulkhead"
+    public static let namePrefix = "vm-"
+    /// How long `remove` waits for killed processes (orphans of a helper) to leave.
+    public static let removeWaitMilliseconds = 1000
+
+    /// The directory of the VM named `vmName` under the cgroup directory `ownDirectory`.
+    public static func directory(of vmName: String, under ownDirectory: String) -> String {
+        "\(ownDirectory)/\(containerName)/\(namePrefix)\(vmName)"
+    }
+
+    /// Creates `bulkhead/vm-NAME` in the cgroup directory `ownDirectory` (the parent's own
+    /// cgroup), enables the controllers `limits` needs on the way and writes the limits. Nothing
+    /// is left behind on failure but the `bulkhead` level, which is meant to stay.
+    public init(under ownDirectory: String, vmName: String, limits: CgroupLimits) throws(CgroupLimitError) {
+        name = Self.namePrefix + vmName
+        directory = Self.directory(of: vmName, under: ownDirectory)
+        let containerDirectory = ownDirectory + "/" + Self.containerName
+        let parent = try Self.openContainer(under: ownDirectory, limits: limits)
+        var created = false
+        var procs: Int32 = -1
+        do throws(CgroupLimitError) {
+            try Self.enableControllers(for: limits, parentFD: parent, parentDirectory: containerDirectory)
+            guard mkdirat(parent, name, 0o755) == 0 else {
+                let why = errno == EEXIST
+                    ? "already exists (a leftover of a VM of that name? `bulkhead status` removes those whose parent died)"
+                    : "cannot create it: \(Self.text(errno))"
+                throw CgroupLimitError(directory, why)
+            }
+            created = true
+            let own = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard own >= 0 else { throw CgroupLimitError(directory, "cannot open it: \(Self.text(errno))") }
+            defer { close(own) }
+            try Self.writeLimits(limits, cgroupFD: own, directory: directory)
+            procs = openat(own, "cgroup.procs", O_WRONLY | O_CLOEXEC)
+            guard procs >= 0 else { throw CgroupLimitError("\(directory)/cgroup.procs", "cannot open it: \(Self.text(errno))") }
+            killFD = openat(own, "cgroup.kill", O_WRONLY | O_CLOEXEC)
+        } catch {
+            if procs >= 0 { close(procs) }
+            if created { _ = unlinkat(parent, name, AT_REMOVEDIR) }
+            close(parent)
+            throw error
+        }
+        parentFD = parent
+        procsFD = procs
+    }
+
+    deinit {
+        closeJoinFD()
+        if killFD >= 0 { close(killFD) }
+        close(parentFD)
+    }
+
+    /// True when the kernel has `cgroup.kill`: the parent then needs no capability to end the VM.
+    public var canKill: Bool { killFD >= 0 }
+
+    /// After the last child is spawned: the sealed parent never moves a process.
+    public func closeJoinFD() {
+        if procsFD >= 0 { close(procsFD) }
+        procsFD = -1
+    }
+
+    /// SIGKILL to every process in the cgroup (writes "1" to `cgroup.kill`). Returns 0 or an errno.
+    @discardableResult
+    public func killAll() -> Int32 {
+        guard killFD >= 0 else { return ENOTSUP }
+        return Self.write("1", to: killFD)
+    }
+
+    /// Removes the cgroup (the parent has reaped its children). A process still inside — an
+    /// orphan a helper left — is killed first and waited for. Returns nil or why it failed.
+    @discardableResult
+    public func remove() -> String? {
+        guard !removed else { return nil }
+        removed = true
+        var waited = 0
+        while unlinkat(parentFD, name, AT_REMOVEDIR) != 0 {
+            guard errno == EBUSY, waited < Self.removeWaitMilliseconds else { return "rmdir \(directory): \(Self.text(errno))" }
+            if waited == 0 { killAll() }
+            var none: [pollfd] = []
+            _ = bh_ppoll_ms(&none, 0, 10)
+            waited += 10
+        }
+        return nil
+    }
+
+    /// `bulkhead` in `ownDirectory`, made when missing (with the controllers `limits` needs
+    /// enabled for it); refused unless it is a directory of this uid that only it may write.
+    static func openContainer(under ownDirectory: String, limits: CgroupLimits) throws(CgroupLimitError) -> Int32 {
+        let own = open(ownDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard own >= 0 else { throw CgroupLimitError(ownDirectory, "cannot open the cgroup: \(text(errno))") }
+        defer { close(own) }
+        try enableControllers(for: limits, parentFD: own, parentDirectory: ownDirectory)
+        let path = ownDirectory + "/" + containerName
+        if mkdirat(own, containerName, 0o755) != 0 && errno != EEXIST {
+            throw CgroupLimitError(path, "cannot create it: \(text(errno))")
+        }
+        let fd = openat(own, containerName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw CgroupLimitError(path, "cannot open it: \(text(errno))") }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_uid == geteuid(), info.st_mode & 0o022 == 0 else {
+            close(fd)
+            throw CgroupLimitError(path, "is not owned by uid \(geteuid()) or is writable by others; bulkhead does not use it")
+        }
+        return fd
+    }
+
+    /// Enables each controller `limits` needs in `cgroup.subtree_control` of the parent cgroup
+    /// when `cgroup.controllers` lists it and it is not enabled yet.
+    public static func enableControllers(for limits: CgroupLimits, parentFD: Int32, parentDirectory: String) throws(CgroupLimitError) {
+        let enabled = CgroupHierarchy.enabledControllers(inDirectory: parentDirectory)
+        for (controller, _) in limits.writes where !enabled.contains(controller.rawValue) {
+            guard CgroupHierarchy.controllers(inDirectory: parentDirectory).contains(controller.rawValue) else {
+                throw CgroupLimitError(controller.option, "the \(controller.rawValue) controller is not offered in \(parentDirectory)/cgroup.controllers")
+            }
+            let fd = openat(parentFD, "cgroup.subtree_control", O_WRONLY | O_CLOEXEC)
+            let failure = fd < 0 ? errno : write("+\(controller.rawValue)", to: fd)
+            if fd >= 0 { close(fd) }
+            guard failure == 0 else {
+                var why = "cannot enable the \(controller.rawValue) controller in \(parentDirectory)/cgroup.subtree_control: \(text(failure))"
+                if failure == EBUSY {
+                    why += " (cgroup v2 lets a cgroup that holds processes itself enable no controller for its children;"
+                    why += " start bulkhead from a cgroup of its own)"
+                }
+                throw CgroupLimitError(controller.option, why)
+            }
+        }
+    }
+
+    /// Writes each limit to its file (`memory.max`, `pids.max`) in the cgroup open as `cgroupFD`.
+    public static func writeLimits(_ limits: CgroupLimits, cgroupFD: Int32, directory: String) throws(CgroupLimitError) {
+        for (controller, value) in limits.writes {
+            let fd = openat(cgroupFD, controller.limitFile, O_WRONLY | O_CLOEXEC)
+            let failure = fd < 0 ? errno : write("\(value)", to: fd)
+            if fd >= 0 { close(fd) }
+            guard failure == 0 else {
+                throw CgroupLimitError(controller.option, "cannot write \(value) to \(directory)/\(controller.limitFile): \(text(failure))")
+            }
+        }
+    }
+
+    /// A cgroup a dead VM left (`bulkhead status`, the next `bulkhead run`): every process
+    /// inside is killed through `cgroup.kill`, then the directory is removed. Nil or why not.
+    public static func removeLeftover(_ directory: String) -> String? {
+        guard let slash = directory.lastIndex(of: "/"), slash != directory.startIndex else { return "\(directory): not a cgroup path" }
+        let parent = open(String(directory[..<slash]), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard parent >= 0 else { return "\(directory): \(text(errno))" }
+        defer { close(parent) }
+        let name = String(directory[directory.index(after: slash)...])
+        var waited = 0
+        while unlinkat(parent, name, AT_REMOVEDIR) != 0 {
+            if errno == ENOENT { return nil }
+            guard errno == EBUSY, waited < removeWaitMilliseconds else { return "rmdir \(directory): \(text(errno))" }
+            if waited == 0 {
+                let kill = open("\(directory)/cgroup.kill", O_WRONLY | O_CLOEXEC)
+                if kill >= 0 {
+                    _ = write("1", to: kill)
+                    close(kill)
+                }
+            }
+            var none: [pollfd] = []
+            _ = bh_ppoll_ms(&none, 0, 10)
+            waited += 10
+        }
+        return nil
+    }
+
+    /// One write(2) of `text`; 0 or the errno (cgroupfs takes a value in one write).
+    static func write(_ text: String, to fd: Int32) -> Int32 {
+        var text = text
+        let n = text.withUTF8 { Glibc.write(fd, $0.baseAddress, $0.count) }
+        return n == text.utf8.count ? 0 : (n < 0 ? errno : EIO)
+    }
+
+    static func text(_ code: Int32) -> String { String(cString: strerror(code)) }
+}
