@@ -110,23 +110,38 @@ struct WorkerThreads {
     }
 
     /// `control`: waits until every thread is confined, tells the parent, then sleeps until
-    /// the VM ends (or the parent's status fd hangs up) and ends the process.
+    /// the VM ends, the parent asks it to `stop` (its polite stop: the sealed parent holds no
+    /// capability to signal a worker under another uid) or the parent's status fd hangs up,
+    /// and ends the process. A stop exits 143, as SIGTERM does.
     func control(threads: Int) -> Never {
         guard confine("control", as: .control) else { state.parkForever() }
         state.waitUntilConfined(threads: threads)
         if let statusFD { writeLine("ready", to: statusFD) }
         var fds = [pollfd(fd: state.wakeFD, events: Int16(POLLIN), revents: 0)]
-        if let statusFD { fds.append(pollfd(fd: statusFD, events: 0, revents: 0)) }
+        if let statusFD { fds.append(pollfd(fd: statusFD, events: Int16(POLLIN), revents: 0)) }
         while state.finalStatus == nil {
             let n = bh_ppoll_forever(&fds, UInt(fds.count))
             if n < 0 && n != -EINTR { state.fail("control: ppoll: \(-n)") }
-            if fds.count > 1 && fds[1].revents & Int16(POLLHUP | POLLERR) != 0 {
+            guard fds.count > 1 else { continue }
+            if fds[1].revents & Int16(POLLIN) != 0, parentAskedToStop(fds[1].fd) {
+                state.powerOff(status: Self.stoppedStatus)
+            } else if fds[1].revents & Int16(POLLHUP | POLLERR) != 0 {
                 state.fail("control: the parent hung up")
             }
         }
         let status = state.finalStatus ?? 70
         if let statusFD { writeLine("poweroff \(status)", to: statusFD) }
         _exit(status)
+    }
+
+    /// 128 + SIGTERM: what the worker exited with when the parent ended it with a signal.
+    static let stoppedStatus: Int32 = 143
+
+    /// One message from the parent; true when it is `stop`.
+    private func parentAskedToStop(_ fd: Int32) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let n = read(fd, &buffer, buffer.count)
+        return n > 0 && buffer[..<n].starts(with: Array("stop".utf8))
     }
 
     private func writeLine(_ line: String, to fd: Int32) {
