@@ -3,7 +3,8 @@ import Glibc
 
 /// A process the parent started: fork+exec through `bh_spawn` with an explicit fd map
 /// (child fd i = `fds[i]`, -1 leaves it closed; every other fd closed), its own process
-/// group, PR_SET_PDEATHSIG(SIGKILL) and a clean environment.
+/// group, PR_SET_PDEATHSIG(SIGKILL) and a clean environment; with `cgroupProcsFD` (the VM
+/// cgroup's cgroup.procs) it joins that cgroup before anything else, before exec.
 struct ChildProcess {
     /// `worker`, `block`, `net` or `exec`: how reports name it.
     let name: String
@@ -19,17 +20,19 @@ struct ChildProcess {
             + (runAs.map { ["BULKHEAD_RUN_AS=\($0)"] } ?? []) + (vm.map { ["BULKHEAD_VM=\($0)"] } ?? [])
     }
 
+    /// CLONE_NEWPID (<sched.h> defines it only under _GNU_SOURCE, so Swift does not see it).
+    static let cloneNewPID: UInt = 0x2000_0000
+
     static func spawn(
         name: String, executable: String, arguments: [String], fds: [Int32], runAs: String? = nil, vm: String? = nil,
-        newPIDNamespace: Bool = false
+        newPIDNamespace: Bool = false, cgroupProcsFD: Int32 = -1
     ) throws -> ChildProcess {
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = environment(runAs: runAs, vm: vm).map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }
+        let flags: UInt = newPIDNamespace ? cloneNewPID : 0
         let pid = fds.withUnsafeBufferPointer { map in
-            newPIDNamespace
-                ? bh_depth_spawn_in_new_pid_namespace(executable, argv, envp, map.baseAddress, Int32(map.count))
-                : bh_spawn(executable, argv, envp, map.baseAddress, Int32(map.count))
+            bh_spawn(executable, argv, envp, map.baseAddress, Int32(map.count), flags, cgroupProcsFD)
         }
         guard pid > 0 else {
             throw LaunchError.system("cannot start \(name) (\(executable)): \(String(cString: strerror(-pid)))")

@@ -1,4 +1,5 @@
 import BulkheadProtocol
+import Cgroup
 import Glibc
 import JSONText
 import Sandbox
@@ -40,6 +41,8 @@ struct LaunchPlan {
     /// The VM's name (`--name`, default vm-PID): BULKHEAD_VM in each child's environment and
     /// in the journal entries of the parent and the helpers.
     var vmName = "vm-\(getpid())"
+    /// `--memory-limit`, `--pids-limit` for the VM's cgroup (CgroupSetup).
+    var cgroupLimits = CgroupLimits()
 
     func executable(of helper: Helper) -> String { configuration.executableDirectory + "/" + helper.executableName }
 

@@ -1,4 +1,5 @@
 import BulkheadProtocol
+import Cgroup
 import Glibc
 import SystemPackage
 
@@ -12,21 +13,25 @@ struct LaunchedVM {
     var worker: ChildProcess?
     /// Read end of the worker's report pipe (errors and the trap-mode line).
     var reportFD: Int32 = -1
-    /// The parent's end of the worker's status socket (`ready`, `poweroff N`).
+    /// The parent's end of the worker's status socket (`ready`, `poweroff N`; `stop` from the parent).
     var statusFD: Int32 = -1
+    /// The VM's cgroup v2, which every child joins before exec (CgroupSetup); nil without one.
+    var cgroup: VMCgroup?
 
     static let handshakeTimeoutMicroseconds = 2_000_000
 
     /// Starts every helper of `plan` and waits for its handshake, then opens /dev/kvm and
     /// starts the worker. On failure whatever was started is killed and reaped.
-    static func start(_ plan: LaunchPlan) throws -> LaunchedVM {
+    static func start(_ plan: LaunchPlan, in cgroup: VMCgroup?) throws -> LaunchedVM {
         var vm = LaunchedVM()
+        vm.cgroup = cgroup
         do {
             try vm.launch(plan)
         } catch {
             vm.killAll()
             throw error
         }
+        cgroup?.closeJoinFD()  // nothing more joins it: the sealed parent keeps only cgroup.kill
         return vm
     }
 
@@ -52,7 +57,7 @@ struct LaunchedVM {
                     try ChildProcess.spawn(
                         name: helper.kind.rawValue, executable: plan.executable(of: helper),
                         arguments: plan.helperArguments(helper), fds: [devNull, 1, 2, theirs.fileDescriptor.rawValue],
-                        runAs: plan.identities[helper.kind.rawValue], vm: plan.vmName))
+                        runAs: plan.identities[helper.kind.rawValue], vm: plan.vmName, cgroupProcsFD: cgroup?.procsFD ?? -1))
             } catch {
                 throw LaunchError.helper("\(helper.kind.rawValue) helper: \(error)")
             }
@@ -120,7 +125,8 @@ struct LaunchedVM {
         map[Int(FD.netSocket)] = socket(of: .net)
         worker = try ChildProcess.spawn(
             name: "worker", executable: plan.workerExecutable, arguments: plan.workerArguments, fds: map,
-            runAs: plan.identities["worker"], vm: plan.vmName, newPIDNamespace: plan.identities["worker"] != nil)
+            runAs: plan.identities["worker"], vm: plan.vmName, newPIDNamespace: plan.identities["worker"] != nil,
+            cgroupProcsFD: cgroup?.procsFD ?? -1)
     }
 
     /// What became of a helper whose handshake failed: its exit status if it already died.
@@ -138,8 +144,10 @@ struct LaunchedVM {
         return "\(error)"
     }
 
-    /// Startup failed: SIGKILL and reap everything started so far.
+    /// Startup failed: SIGKILL and reap everything started so far (the cgroup's cgroup.kill too,
+    /// for whatever a child started itself).
     mutating func killAll() {
+        cgroup?.killAll()
         for child in helpers + (worker.map { [$0] } ?? []) {
             kill(child.pid, SIGKILL)
             var status: Int32 = 0

@@ -7,8 +7,9 @@ import Sandbox
 /// start-up); here it drops every capability, sets no-new-privileges and loads the
 /// `parent` profile (Sources/Sandbox/Profiles/SealedParent.swift).
 enum ParentSeal {
-    /// `keepKill`: the children run under other uids (RunDefense) and CAP_KILL is what lets
-    /// the parent still end them; it is then the one capability kept.
+    /// `keepKill`: the children run under other uids (RunDefense) and the VM has no cgroup
+    /// with cgroup.kill (CgroupSetup): CAP_KILL is then what lets the parent still end them,
+    /// and the one capability kept. With the cgroup it keeps nothing.
     static func seal(mode: FilterMode, keepKill: Bool = false) throws {
         let dropped = keepKill ? bh_depth_keep_capabilities(1 << 5) : bh_drop_all_capabilities()
         guard dropped == 0 else { throw LaunchError.system("dropping capabilities: \(String(cString: strerror(-dropped)))") }

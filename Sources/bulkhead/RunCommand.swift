@@ -1,5 +1,6 @@
 import ArgumentParser
 import CShim
+import Cgroup
 import Glibc
 import Sandbox
 
@@ -33,6 +34,27 @@ struct RunCommand: ParsableCommand {
             Glibc.exit(ExitStatus.configuration)
         }
         ParentJournal.start(vm: plan.vmName)
+        // The VM's cgroup v2, before any child exists (CgroupSetup): every child joins it.
+        let cgroup: VMCgroup?
+        do {
+            let registration = defense.registration
+            let (made, absent) = try CgroupSetup.create(vmName: registration?.name, limits: plan.cgroupLimits) {
+                registration?.record(cgroup: .directory($0))
+            }
+            cgroup = made
+            if let absent {
+                registration?.record(cgroup: .absent(absent))
+                if defense.changesIdentities {
+                    StandardError.line("no cgroup for this VM (\(absent)): the sealed parent keeps CAP_KILL to end its children")
+                }
+            } else if let made, !made.canKill, defense.changesIdentities {
+                StandardError.line("\(made.directory) has no cgroup.kill (kernel before 5.14): the sealed parent keeps CAP_KILL")
+            }
+        } catch {
+            StandardError.line("\(error)")
+            defense.registration?.remove()
+            Glibc.exit(ExitStatus.configuration)
+        }
         signal(SIGPIPE, SIG_IGN)
         // Signals are blocked and read from a signalfd from here on, so a child that dies
         // during start-up or a Ctrl-C is seen by the supervisor, not lost.
@@ -49,23 +71,28 @@ struct RunCommand: ParsableCommand {
         }
         var vm: LaunchedVM
         do {
-            vm = try LaunchedVM.start(plan)
+            vm = try LaunchedVM.start(plan, in: cgroup)
         } catch {
             StandardError.line("\(error)")
+            cgroup?.remove()
             defense.registration?.remove()
             Glibc.exit((error as? LaunchError)?.exitStatus ?? ExitStatus.systemError)
         }
         defense.registration?.record(
             vm.helpers.map { ($0.name, $0.pid) } + (vm.worker.map { [($0.name, $0.pid)] } ?? []))
         do {
-            try ParentSeal.seal(mode: plan.configuration.seccomp, keepKill: defense.changesIdentities)
+            // With cgroup.kill the parent needs no capability at all to end its children.
+            let keepKill = defense.changesIdentities && !(cgroup?.canKill ?? false)
+            try ParentSeal.seal(mode: plan.configuration.seccomp, keepKill: keepKill)
         } catch {
             StandardError.line("\(error)")
             vm.killAll()
+            cgroup?.remove()
             defense.registration?.remove()
             _exit(ExitStatus.systemError)
         }
         let status = Supervisor(vm: vm, signalFD: signalFD, audit: audit).run()
+        if let failure = cgroup?.remove() { StandardError.line("the VM's cgroup stays: \(failure)") }
         defense.registration?.remove()
         _exit(status)
     }
@@ -83,6 +110,8 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw ConfigurationError("refused", "\(error)")
         }
-        return try LaunchPlan(configuration)
+        var plan = try LaunchPlan(configuration)
+        plan.cgroupLimits = try CgroupSetup.limits(options.cgroup, for: plan)
+        return plan
     }
 }

@@ -65,4 +65,6 @@ struct RunOptions: ParsableArguments {
     var connect: String?
 
     @OptionGroup var defense: DefenseOptions
+
+    @OptionGroup var cgroup: CgroupOptions
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cgroup
 import Glibc
 import JSONText
 import ProcessInspection
@@ -6,7 +7,8 @@ import ProcessInspection
 /// `bulkhead status [NAME] [--format json]`: for each running VM (VMRegistry) and each of its
 /// processes and threads, what it really holds, read from /proc and nothing else: uid/gid,
 /// capabilities, no-new-privileges, seccomp mode and stacked filters, namespaces next to the
-/// host's (PID 1's), resource limits (DESIGN.md §7).
+/// host's (PID 1's), resource limits (DESIGN.md §7); the VM's cgroup v2 with its memory.max and
+/// pids.max read from cgroupfs, and each process's own v2 cgroup from /proc/PID/cgroup.
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
@@ -51,12 +53,15 @@ struct StatusCommand: ParsableCommand {
 
     static func text(_ vm: VMRegistry.Entry, _ processes: [(String, ProcessSnapshot?, Int32)]) -> String {
         var out = "vm \(vm.name): parent pid \(vm.parent)\(vm.uid.map { ", uid \($0)" } ?? "")\n"
+        let cgroup = VMCgroupStatus(vm.cgroup)
+        out += "  cgroup: \(cgroup.text)\n"
         for (role, snapshot, pid) in processes {
             guard let snapshot else {
                 out += "  \(role) pid \(pid): gone\n"
                 continue
             }
             out += "  \(role) pid \(pid)\n"
+            out += "    cgroup v2: \(cgroup.membership(of: pid))\n"
             out += "    namespaces: "
                 + snapshot.namespaces.map { "\($0.kind) \($0.sharedWithHost ? "host" : "own")" }.joined(separator: ", ") + "\n"
             out += "    limits: "
@@ -92,6 +97,7 @@ struct StatusCommand: ParsableCommand {
             guard let snapshot else { return .object([("role", .string(role)), ("pid", integer(pid)), ("gone", true)]) }
             return .object([
                 ("role", .string(role)), ("pid", integer(pid)),
+                ("cgroup", VMCgroupStatus.ownCgroup(of: pid).map { .string($0) } ?? .null),
                 (
                     "namespaces",
                     .object(snapshot.namespaces.map { ($0.kind, .object([("id", .string($0.id)), ("host", .bool($0.sharedWithHost))])) })
@@ -118,7 +124,8 @@ struct StatusCommand: ParsableCommand {
             ])
         }
         return .object([
-            ("name", .string(vm.name)), ("parent", integer(vm.parent)), ("uid", integer(vm.uid)), ("processes", .array(list)),
+            ("name", .string(vm.name)), ("parent", integer(vm.parent)), ("uid", integer(vm.uid)),
+            ("cgroup", VMCgroupStatus(vm.cgroup).json), ("processes", .array(list)),
         ])
     }
 }

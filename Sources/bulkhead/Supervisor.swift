@@ -4,8 +4,9 @@ import Glibc
 import Sandbox
 
 /// The sealed parent's only job (DESIGN.md §2 step 7): wait until the guest powers off, a
-/// child dies or a signal asks to stop; end the rest (hang up on the helpers, SIGTERM, then
-/// SIGKILL after a grace period); reap everything; say what happened; return the exit status.
+/// child dies or a signal asks to stop; end the rest (hang up on the helpers and send the
+/// worker `stop`, then after a grace period write the VM cgroup's cgroup.kill — or, without a
+/// cgroup, SIGTERM and SIGKILL); reap everything; say what happened; return the exit status.
 /// It waits in ppoll on a signalfd (SIGCHLD, SIGINT, SIGTERM, SIGHUP), the worker's report pipe and
 /// its status socket: read, ppoll, wait4, kill, write and close are all it calls.
 final class Supervisor {
@@ -137,19 +138,31 @@ final class Supervisor {
 
     // MARK: ending
 
-    /// Hangs up on every helper and stops the worker, waits a grace period for them to go,
-    /// SIGTERMs what is left, waits again, then SIGKILLs and reaps the rest.
+    /// The polite stop: hangs up on every helper (a helper exits when its peer does) and sends
+    /// the worker `stop` on its status socket (it exits 143), then waits a grace period. What
+    /// is left is killed through the VM's cgroup.kill — the sealed parent holds no capability,
+    /// and the children run under other uids — or, without a cgroup (the parent then kept
+    /// CAP_KILL), SIGTERMed, waited for again and SIGKILLed. Everything is reaped.
     private func endEverything() {
         vm.helperSockets.forEach { $0.close() }
         vm.helperSockets = []
-        if let worker = vm.worker, alive[worker.pid] != nil { kill(worker.pid, SIGTERM) }
+        if let worker = vm.worker, alive[worker.pid] != nil, vm.statusFD >= 0 {
+            var stop = "stop\n"
+            _ = stop.withUTF8 { write(vm.statusFD, $0.baseAddress, $0.count) }
+        }
         waitForAll(milliseconds: Self.graceMilliseconds)
-        for pid in alive.keys { kill(pid, SIGTERM) }
-        waitForAll(milliseconds: Self.graceMilliseconds)
-        for pid in alive.keys { kill(pid, SIGKILL) }
+        if let cgroup = vm.cgroup, cgroup.canKill {
+            if !alive.isEmpty && cgroup.killAll() != 0 {
+                for pid in alive.keys { kill(pid, SIGKILL) }  // cannot happen on a cgroup we made; be sure anyway
+            }
+        } else {
+            for pid in alive.keys { kill(pid, SIGTERM) }
+            waitForAll(milliseconds: Self.graceMilliseconds)
+            for pid in alive.keys { kill(pid, SIGKILL) }
+        }
         waitForAll(milliseconds: Self.killWaitMilliseconds)
-        // A child the sealed parent may not signal (it changed its uid, and the parent kept
-        // no CAP_KILL) still dies when the parent exits: each child has PR_SET_PDEATHSIG(SIGKILL).
+        // A child that could not be killed still dies when the parent exits: each child has
+        // PR_SET_PDEATHSIG(SIGKILL).
         for child in alive.values {
             StandardError.line("\(child.name) (pid \(child.pid)) did not end; it dies with the parent (PR_SET_PDEATHSIG)")
         }

@@ -1,3 +1,4 @@
+import Cgroup
 import Glibc
 import ProcessInspection
 
@@ -7,20 +8,23 @@ import ProcessInspection
 ///
 ///     parent PID STARTTIME
 ///     uid UID
+///     cgroup /sys/fs/cgroup/unified/bulkhead/vm-NAME     (or: nocgroup WHY)
 ///     worker PID
 ///     net PID
 ///
 /// STARTTIME (field 22 of /proc/PID/stat) tells a live parent from a reused pid. A VM's uid is
 /// claimed with a symlink `.uid-UID → NAME` (symlink(2) is atomic), so two VMs never share
-/// one. Everything is removed when the VM ends (the sealed parent unlinks through directory
-/// fds it opened before sealing); what a SIGKILLed parent left is pruned by the next
-/// `bulkhead run` or `bulkhead status`.
+/// one. The VM's cgroup (CgroupSetup) is recorded before it is made, so it is found again.
+/// Everything is removed when the VM ends (the sealed parent unlinks through directory
+/// fds it opened before sealing); what a SIGKILLed parent left — its cgroup too, with
+/// anything still running in it killed — is pruned by the next `bulkhead run` or `bulkhead status`.
 struct VMRegistry {
     struct Entry {
         let name: String
         let parent: Int32
         let parentStart: UInt64
         var uid: UInt32?
+        var cgroup: CgroupRecord?
         var processes: [(role: String, pid: Int32)]
 
         var isLive: Bool { VMRegistry.startTime(of: parent) == parentStart }
@@ -28,10 +32,15 @@ struct VMRegistry {
         init?(name: String, text: String) {
             var parent: (Int32, UInt64)?
             var uid: UInt32?
+            var cgroup: CgroupRecord?
             var processes: [(String, Int32)] = []
             for line in text.split(separator: "\n") {
                 let fields = line.split(separator: " ")
-                if fields.count == 3, fields[0] == "parent", let pid = Int32(fields[1]), let start = UInt64(fields[2]) {
+                if line.hasPrefix("cgroup /") {
+                    cgroup = .directory(String(line.dropFirst(7)))
+                } else if line.hasPrefix("nocgroup ") {
+                    cgroup = .absent(String(line.dropFirst(9)))
+                } else if fields.count == 3, fields[0] == "parent", let pid = Int32(fields[1]), let start = UInt64(fields[2]) {
                     parent = (pid, start)
                 } else if fields.count == 2, fields[0] == "uid", let value = UInt32(fields[1]) {
                     uid = value
@@ -44,12 +53,18 @@ struct VMRegistry {
             self.parent = parent.0
             self.parentStart = parent.1
             self.uid = uid
+            self.cgroup = cgroup
             self.processes = processes
         }
 
         var text: String {
             var out = "parent \(parent) \(parentStart)\n"
             if let uid { out += "uid \(uid)\n" }
+            switch cgroup {
+            case .directory(let path): out += "cgroup \(path)\n"
+            case .absent(let why): out += "nocgroup \(why.split(separator: "\n").joined(separator: " "))\n"
+            case nil: break
+            }
             for process in processes { out += "\(process.role) \(process.pid)\n" }
             return out
         }
@@ -86,6 +101,15 @@ struct VMRegistry {
             } else if prune {
                 // A directory without a readable entry is a start-up that died before writing
                 // it (the claim writes the file before the directory gets its name).
+                if case .directory(let path) = entry?.cgroup {
+                    guard let entry, let failure = removeLeftoverCgroup(path, of: entry.name) else {
+                        remove(name: name, uid: entry?.uid)
+                        continue
+                    }
+                    // Kept, so that the next prune tries again; the name stays taken meanwhile.
+                    StandardError.line("cannot remove the cgroup VM \(name) left: \(failure)")
+                    continue
+                }
                 remove(name: name, uid: entry?.uid)
             }
         }
@@ -102,6 +126,19 @@ struct VMRegistry {
             }
         }
         return live.sorted { $0.name < $1.name }
+    }
+
+    /// A dead VM's cgroup: only a `bulkhead/vm-NAME` directory of this host's v2 hierarchy is
+    /// touched (the entry is root's, but a path is checked like any input);
+    /// whatever still runs in it is killed, then it is removed. Nil, or why not.
+    static func removeLeftoverCgroup(_ path: String, of name: String) -> String? {
+        guard let hierarchy = CgroupHierarchy.mounted() else { return "no cgroup v2 hierarchy is mounted" }
+        let components = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard path.hasPrefix(hierarchy.mountPoint + "/"), components.last == Substring(VMCgroup.namePrefix + name),
+            components.dropLast().last == Substring(VMCgroup.containerName),
+            !components.dropFirst().contains(where: { $0.isEmpty || $0 == "." || $0 == ".." })
+        else { return "\(path) is not a VM cgroup of \(hierarchy.mountPoint); left alone" }
+        return VMCgroup.removeLeftover(path)
     }
 
     static func remove(name: String, uid: UInt32?) {
@@ -188,6 +225,17 @@ final class VMRegistration {
     /// Adds the started processes (before sealing: it writes a file).
     func record(_ processes: [(role: String, pid: Int32)]) {
         entry.processes = processes
+        rewrite()
+    }
+
+    /// Records the VM's cgroup (before it is made, so a parent that dies leaves it findable),
+    /// or why it has none (`bulkhead status` says so).
+    func record(cgroup: CgroupRecord) {
+        entry.cgroup = cgroup
+        rewrite()
+    }
+
+    private func rewrite() {
         _ = Self.write(entry.text, to: "\(VMRegistry.root)/\(name)/processes.new")
         _ = renameat(directoryFD, "processes.new", directoryFD, "processes")
     }
@@ -212,4 +260,10 @@ final class VMRegistration {
         let bytes = Array(text.utf8)
         return bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } == bytes.count
     }
+}
+
+/// A VM's cgroup in its registry entry: its directory, or why it has none.
+enum CgroupRecord: Equatable {
+    case directory(String)
+    case absent(String)
 }
