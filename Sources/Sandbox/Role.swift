@@ -8,6 +8,8 @@ public enum Role: String, CaseIterable, Sendable {
     case net
     case exec
     case parent
+    /// The sealed parent of a VM without a cgroup.kill (no cgroup v2): `parent` plus kill.
+    case parentKill = "parent-kill"
 
     public var profile: Profile {
         switch self {
@@ -19,6 +21,7 @@ public enum Role: String, CaseIterable, Sendable {
         case .net: .netHelper
         case .exec: .execHelper
         case .parent: .sealedParent
+        case .parentKill: .sealedParentSignalling
         }
     }
 
@@ -39,7 +42,7 @@ public enum Role: String, CaseIterable, Sendable {
         case .vcpu: 15
         case .io, .control: 25
         case .block, .net: 30
-        case .parent: 20
+        case .parent, .parentKill: 20
         case .workerBase, .exec: nil
         }
     }

@@ -81,9 +81,10 @@ struct RunCommand: ParsableCommand {
         defense.registration?.record(
             vm.helpers.map { ($0.name, $0.pid) } + (vm.worker.map { [($0.name, $0.pid)] } ?? []))
         do {
-            // With cgroup.kill the parent needs no capability at all to end its children.
-            let keepKill = defense.changesIdentities && !(cgroup?.canKill ?? false)
-            try ParentSeal.seal(mode: plan.configuration.seccomp, keepKill: keepKill)
+            // With cgroup.kill the parent needs no capability, and no kill(2), to end its children.
+            let ending: ParentSeal.Ending =
+                cgroup?.canKill == true ? .cgroupKill : .signals(keepingCapKill: defense.changesIdentities)
+            try ParentSeal.seal(mode: plan.configuration.seccomp, ending: ending)
         } catch {
             StandardError.line("\(error)")
             vm.killAll()
