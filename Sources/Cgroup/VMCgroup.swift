@@ -157,7 +157,9 @@ public final class VMCgroup {
     /// Writes each limit to its file (`memory.max`, `pids.max`) in the cgroup open as `cgroupFD`.
     public static func writeLimits(_ limits: CgroupLimits, cgroupFD: Int32, directory: String) throws(CgroupLimitError) {
         for (controller, value) in limits.writes {
-            let fd = openat(cgroupFD, controller.limitFile, O_WRONLY | O_CLOEXEC)
+            // O_TRUNC as `echo N > pids.max` opens it (cgroupfs ignores it; a file laid out
+            // like a cgroup, in the tests, then holds exactly what was written).
+            let fd = openat(cgroupFD, controller.limitFile, O_WRONLY | O_TRUNC | O_CLOEXEC)
             let failure = fd < 0 ? errno : write("\(value)", to: fd)
             if fd >= 0 { close(fd) }
             guard failure == 0 else {

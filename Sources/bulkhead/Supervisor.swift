@@ -8,7 +8,8 @@ import Sandbox
 /// worker `stop`, then after a grace period write the VM cgroup's cgroup.kill — or, without a
 /// cgroup, SIGTERM and SIGKILL); reap everything; say what happened; return the exit status.
 /// It waits in ppoll on a signalfd (SIGCHLD, SIGINT, SIGTERM, SIGHUP), the worker's report pipe and
-/// its status socket: read, ppoll, wait4, kill, write and close are all it calls.
+/// its status socket: read, ppoll, wait4, write and close are all it calls (kill too, only
+/// for a VM without a cgroup: ParentSeal).
 final class Supervisor {
     private var vm: LaunchedVM
     private let signalFD: Int32
@@ -151,11 +152,18 @@ final class Supervisor {
             _ = stop.withUTF8 { write(vm.statusFD, $0.baseAddress, $0.count) }
         }
         waitForAll(milliseconds: Self.graceMilliseconds)
+        let stubborn = alive.values.sorted { $0.pid < $1.pid }.map { "\($0.name) (pid \($0.pid))" }
         if let cgroup = vm.cgroup, cgroup.canKill {
-            if !alive.isEmpty && cgroup.killAll() != 0 {
-                for pid in alive.keys { kill(pid, SIGKILL) }  // cannot happen on a cgroup we made; be sure anyway
+            if !stubborn.isEmpty {
+                StandardError.line(
+                    "did not stop within \(Self.graceMilliseconds) ms: \(stubborn.joined(separator: ", ")); killed through the VM's cgroup.kill")
+                // The sealed profile has no kill(2): if this fails, PR_SET_PDEATHSIG ends them below.
+                if cgroup.killAll() != 0 { StandardError.line("cgroup.kill of \(cgroup.directory) failed") }
             }
         } else {
+            if !stubborn.isEmpty {
+                StandardError.line("did not stop within \(Self.graceMilliseconds) ms: \(stubborn.joined(separator: ", ")); SIGTERM, then SIGKILL")
+            }
             for pid in alive.keys { kill(pid, SIGTERM) }
             waitForAll(milliseconds: Self.graceMilliseconds)
             for pid in alive.keys { kill(pid, SIGKILL) }
