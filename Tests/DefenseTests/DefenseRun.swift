@@ -15,14 +15,22 @@ struct DefenseRun {
 
     let process = Process()
     let name: String
+    /// The registry this run writes to.
+    let root: String
     private let out = Pipe()
     private let err = Pipe()
 
-    /// Starts `bulkhead run --name NAME ARGUMENTS` (stdout and stderr captured).
-    init(name: String, _ arguments: [String]) throws {
+    /// Starts `bulkhead run --name NAME ARGUMENTS` (stdout and stderr captured); with `through`,
+    /// that command line is appended to it (a wrapper that ends by exec'ing it, so the
+    /// process is the parent).
+    /// `environment` is added to this process's (e.g. a private BULKHEAD_RUNTIME_DIR).
+    init(name: String, _ arguments: [String], through wrapper: [String] = [], environment: [String: String] = [:]) throws {
         self.name = name
-        process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = ["run", "--name", name] + arguments
+        root = environment["BULKHEAD_RUNTIME_DIR"] ?? Self.runtimeRoot
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let command = [Self.executable, "run", "--name", name] + arguments
+        process.executableURL = URL(fileURLWithPath: (wrapper + command)[0])
+        process.arguments = Array((wrapper + command).dropFirst())
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
@@ -37,7 +45,7 @@ struct DefenseRun {
     func waitUntilRunning(roles: Set<String>, timeout: Double = 20) -> [String: Int32]? {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline && process.isRunning {
-            if let entry = Self.registry(name), roles.isSubset(of: Set(entry.keys)), let worker = entry["worker"],
+            if let entry = Self.registry(name, root: root), roles.isSubset(of: Set(entry.keys)), let worker = entry["worker"],
                 let snapshot = ProcessSnapshot(pid: worker),
                 snapshot.threads.contains(where: { $0.status.name == "vcpu0" && ($0.status.seccompFilters ?? 0) >= 2 })
             {
@@ -51,8 +59,8 @@ struct DefenseRun {
     static var runtimeRoot: String { ProcessInfo.processInfo.environment["BULKHEAD_RUNTIME_DIR"] ?? "/run/bulkhead" }
 
     /// role → pid from /run/bulkhead/NAME/processes (`parent PID START`, `uid N`, `ROLE PID`).
-    static func registry(_ name: String) -> [String: Int32]? {
-        guard let text = try? String(contentsOfFile: "\(runtimeRoot)/\(name)/processes", encoding: .utf8) else { return nil }
+    static func registry(_ name: String, root: String = runtimeRoot) -> [String: Int32]? {
+        guard let text = try? String(contentsOfFile: "\(root)/\(name)/processes", encoding: .utf8) else { return nil }
         var found: [String: Int32] = [:]
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: " ")
@@ -74,8 +82,10 @@ struct DefenseRun {
 
     /// Runs `bulkhead ARGUMENTS` to its end, its output through temporary files (a pipe read
     /// to EOF would also wait for any process that inherited the pipe).
-    static func command(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
-        try runToEnd([executable] + arguments)
+    /// `environment` is set for it (e.g. a private BULKHEAD_RUNTIME_DIR).
+    static func command(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String, errors: String) {
+        let assignments = environment.isEmpty ? [] : ["env"] + environment.map { "\($0.key)=\($0.value)" }
+        return try runToEnd(assignments + [executable] + arguments)
     }
 
     /// Runs `bulkhead-worker ARGUMENTS` alone, /dev/kvm as its fd 3. Without the parent no
