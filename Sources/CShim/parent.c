@@ -6,6 +6,7 @@
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -14,15 +15,38 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+// struct clone_args of <linux/sched.h> (which clashes with glibc's <sched.h>), up to `cgroup`.
+struct bh_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+// A child with fork semantics. With a cgroup: clone3(CLONE_INTO_CGROUP), so the child is born
+// in it — no migration afterwards, which would take cgroup_threadgroup_rwsem for writing and
+// wait for an RCU grace period (measured here: 15 ms per child). With flags only, a raw clone
+// (no stack, SIGCHLD). Either way the child only makes async-signal-safe calls before execve,
+// as after fork().
+static pid_t spawn_child(unsigned long clone_flags, int cgroup_fd) {
+    if (cgroup_fd >= 0) {
+        struct bh_clone_args args;
+        memset(&args, 0, sizeof args);
+        args.flags = (uint64_t)clone_flags | CLONE_INTO_CGROUP;
+        args.exit_signal = SIGCHLD;
+        args.cgroup = (uint64_t)cgroup_fd;
+        return (pid_t)syscall(SYS_clone3, &args, sizeof args);
+    }
+    return clone_flags ? (pid_t)syscall(SYS_clone, clone_flags | SIGCHLD, 0, 0, 0, 0) : fork();
+}
+
 int bh_spawn(
     const char *path, char *const argv[], char *const envp[], const int *fds, int fd_count, unsigned long clone_flags,
-    int cgroup_procs_fd) {
+    int cgroup_fd) {
     int report[2];
     if (pipe2(report, O_CLOEXEC) < 0) return -errno;
     pid_t parent = getpid();
-    // With flags, a raw clone with fork semantics (no stack, SIGCHLD); the child only makes
-    // async-signal-safe calls before execve, as after fork().
-    pid_t pid = clone_flags ? (pid_t)syscall(SYS_clone, clone_flags | SIGCHLD, 0, 0, 0, 0) : fork();
+    pid_t pid = spawn_child(clone_flags, cgroup_fd);
     if (pid < 0) {
         int e = errno;
         close(report[0]);
@@ -31,9 +55,6 @@ int bh_spawn(
     }
     if (pid == 0) {
         int err = 0;
-        // First of all, before any other fd moves: into the VM's cgroup (writing "0" to
-        // cgroup.procs moves the writer), so nothing this child becomes runs outside it.
-        if (cgroup_procs_fd >= 0 && write(cgroup_procs_fd, "0", 1) != 1) { err = errno; goto fail; }
         setpgid(0, 0);  // a terminal's Ctrl-C reaches the parent only; it ends the VM in order
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) { err = errno; goto fail; }
         // The parent died before PDEATHSIG was set. In a new PID namespace getppid() is 0, so

@@ -2,8 +2,8 @@ import CShim
 import Glibc
 
 /// One VM's cgroup in the v2 hierarchy (DESIGN.md §7): `bulkhead/vm-NAME` under the parent's
-/// own cgroup, created before any child exists. Every child joins it between fork and exec
-/// (bh_spawn writes "0" to `procsFD`); the parent stays outside. The sealed parent, which holds
+/// own cgroup, created before any child exists. Every child is born in it (bh_spawn: clone3
+/// with CLONE_INTO_CGROUP and `joinFD`); the parent stays outside. The sealed parent, which holds
 /// no capability, ends the VM by writing "1" to `cgroup.kill` (kernel ≥ 5.14: SIGKILL to every
 /// process inside, whatever its uid) and removes the directory once it has reaped every child,
 /// both through fds opened here, before sealing.
@@ -20,8 +20,8 @@ public final class VMCgroup {
     public let name: String
     /// The parent cgroup's directory: the VM cgroup is removed with unlinkat(AT_REMOVEDIR) on it.
     private let parentFD: Int32
-    /// `cgroup.procs`, write-only, for the children to join through; closed before sealing.
-    public private(set) var procsFD: Int32
+    /// The cgroup's directory, for clone3(CLONE_INTO_CGROUP); closed before sealing.
+    public private(set) var joinFD: Int32
     /// `cgroup.kill`, write-only; -1 on a kernel before 5.14 (the parent must then keep CAP_KILL).
     private let killFD: Int32
     private var removed = false
@@ -45,7 +45,7 @@ public final class VMCgroup {
         let containerDirectory = ownDirectory + "/" + Self.containerName
         let parent = try Self.openContainer(under: ownDirectory, limits: limits)
         var created = false
-        var procs: Int32 = -1
+        var join: Int32 = -1
         do throws(CgroupLimitError) {
             try Self.enableControllers(for: limits, parentFD: parent, parentDirectory: containerDirectory)
             guard mkdirat(parent, name, 0o755) == 0 else {
@@ -55,21 +55,22 @@ public final class VMCgroup {
                 throw CgroupLimitError(directory, why)
             }
             created = true
-            let own = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard own >= 0 else { throw CgroupLimitError(directory, "cannot open it: \(Self.text(errno))") }
-            defer { close(own) }
-            try Self.writeLimits(limits, cgroupFD: own, directory: directory)
-            procs = openat(own, "cgroup.procs", O_WRONLY | O_CLOEXEC)
-            guard procs >= 0 else { throw CgroupLimitError("\(directory)/cgroup.procs", "cannot open it: \(Self.text(errno))") }
-            killFD = openat(own, "cgroup.kill", O_WRONLY | O_CLOEXEC)
+            join = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard join >= 0 else { throw CgroupLimitError(directory, "cannot open it: \(Self.text(errno))") }
+            try Self.writeLimits(limits, cgroupFD: join, directory: directory)
+            // A directory without it is no cgroup (or not a v2 one): nothing could join it.
+            guard faccessat(join, "cgroup.procs", W_OK, 0) == 0 else {
+                throw CgroupLimitError("\(directory)/cgroup.procs", "cannot be written: \(Self.text(errno))")
+            }
+            killFD = openat(join, "cgroup.kill", O_WRONLY | O_CLOEXEC)
         } catch {
-            if procs >= 0 { close(procs) }
+            if join >= 0 { close(join) }
             if created { _ = unlinkat(parent, name, AT_REMOVEDIR) }
             close(parent)
             throw error
         }
         parentFD = parent
-        procsFD = procs
+        joinFD = join
     }
 
     deinit {
@@ -81,10 +82,10 @@ public final class VMCgroup {
     /// True when the kernel has `cgroup.kill`: the parent then needs no capability to end the VM.
     public var canKill: Bool { killFD >= 0 }
 
-    /// After the last child is spawned: the sealed parent never moves a process.
+    /// After the last child is spawned: the sealed parent starts no process.
     public func closeJoinFD() {
-        if procsFD >= 0 { close(procsFD) }
-        procsFD = -1
+        if joinFD >= 0 { close(joinFD) }
+        joinFD = -1
     }
 
     /// SIGKILL to every process in the cgroup (writes "1" to `cgroup.kill`). Returns 0 or an errno.

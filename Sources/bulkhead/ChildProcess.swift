@@ -3,8 +3,8 @@ import Glibc
 
 /// A process the parent started: fork+exec through `bh_spawn` with an explicit fd map
 /// (child fd i = `fds[i]`, -1 leaves it closed; every other fd closed), its own process
-/// group, PR_SET_PDEATHSIG(SIGKILL) and a clean environment; with `cgroupProcsFD` (the VM
-/// cgroup's cgroup.procs) it joins that cgroup before anything else, before exec.
+/// group, PR_SET_PDEATHSIG(SIGKILL) and a clean environment; with `cgroupFD` (the VM's cgroup
+/// directory) it is born in that cgroup (clone3 with CLONE_INTO_CGROUP).
 struct ChildProcess {
     /// `worker`, `block`, `net` or `exec`: how reports name it.
     let name: String
@@ -25,14 +25,14 @@ struct ChildProcess {
 
     static func spawn(
         name: String, executable: String, arguments: [String], fds: [Int32], runAs: String? = nil, vm: String? = nil,
-        newPIDNamespace: Bool = false, cgroupProcsFD: Int32 = -1
+        newPIDNamespace: Bool = false, cgroupFD: Int32 = -1
     ) throws -> ChildProcess {
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = environment(runAs: runAs, vm: vm).map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         let flags: UInt = newPIDNamespace ? cloneNewPID : 0
         let pid = fds.withUnsafeBufferPointer { map in
-            bh_spawn(executable, argv, envp, map.baseAddress, Int32(map.count), flags, cgroupProcsFD)
+            bh_spawn(executable, argv, envp, map.baseAddress, Int32(map.count), flags, cgroupFD)
         }
         guard pid > 0 else {
             throw LaunchError.system("cannot start \(name) (\(executable)): \(String(cString: strerror(-pid)))")

@@ -15,7 +15,7 @@ struct LaunchedVM {
     var reportFD: Int32 = -1
     /// The parent's end of the worker's status socket (`ready`, `poweroff N`; `stop` from the parent).
     var statusFD: Int32 = -1
-    /// The VM's cgroup v2, which every child joins before exec (CgroupSetup); nil without one.
+    /// The VM's cgroup v2, which every child is born in (CgroupSetup); nil without one.
     var cgroup: VMCgroup?
 
     static let handshakeTimeoutMicroseconds = 2_000_000
@@ -57,7 +57,7 @@ struct LaunchedVM {
                     try ChildProcess.spawn(
                         name: helper.kind.rawValue, executable: plan.executable(of: helper),
                         arguments: plan.helperArguments(helper), fds: [devNull, 1, 2, theirs.fileDescriptor.rawValue],
-                        runAs: plan.identities[helper.kind.rawValue], vm: plan.vmName, cgroupProcsFD: cgroup?.procsFD ?? -1))
+                        runAs: plan.identities[helper.kind.rawValue], vm: plan.vmName, cgroupFD: cgroup?.joinFD ?? -1))
             } catch {
                 throw LaunchError.helper("\(helper.kind.rawValue) helper: \(error)")
             }
@@ -126,7 +126,7 @@ struct LaunchedVM {
         worker = try ChildProcess.spawn(
             name: "worker", executable: plan.workerExecutable, arguments: plan.workerArguments, fds: map,
             runAs: plan.identities["worker"], vm: plan.vmName, newPIDNamespace: plan.identities["worker"] != nil,
-            cgroupProcsFD: cgroup?.procsFD ?? -1)
+            cgroupFD: cgroup?.joinFD ?? -1)
     }
 
     /// What became of a helper whose handshake failed: its exit status if it already died.

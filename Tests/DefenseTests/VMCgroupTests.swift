@@ -195,6 +195,19 @@ import Testing
         #expect(DefenseRun.registry(name, root: root) == nil)
     }
 
+    @Test func aStartThatFailsAfterTheCgroupWasMadeRemovesIt() throws {
+        // The cgroup exists before any child: here the block service cannot be reached.
+        let name = DefenseRun.uniqueName("fail")
+        let directory = try Self.directory(name)
+        let end = try DefenseRun(
+            name: name, ["--disk", Self.disk(), "--connect", "block=/tmp/bulkhead-no-such-\(getpid()).sock", "--cmdline", "poweroff"]
+        ).finish()
+        #expect(end.status == 69, "\(end.errors)")
+        #expect(end.errors.contains("cannot connect"), "\(end.errors)")
+        #expect(!FileManager.default.fileExists(atPath: directory))
+        #expect(DefenseRun.registry(name) == nil)
+    }
+
     @Test func limitsThisHostCannotApplyRefuseTheStartAndNothingStarts() throws {
         let hierarchy = try #require(Self.hierarchy)
         let offered = CgroupHierarchy.controllers(inDirectory: hierarchy.mountPoint)

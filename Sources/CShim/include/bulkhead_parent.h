@@ -5,16 +5,17 @@
 #define BULKHEAD_PARENT_H
 #include <poll.h>
 
-/// fork (or, with clone_flags such as CLONE_NEWPID, a raw clone with fork semantics), then
-/// in the child: with cgroup_procs_fd >= 0, "0" written to it (an open cgroup.procs: the
-/// child joins that cgroup before anything else; a failure fails the spawn), its own process group, PR_SET_PDEATHSIG(SIGKILL) (and exit
+/// fork (with clone_flags such as CLONE_NEWPID, a raw clone with fork semantics; with
+/// cgroup_fd >= 0, an open cgroup v2 directory, clone3 with CLONE_INTO_CGROUP: the child is
+/// born in that cgroup, kernel >= 5.7), then in the child: its own process group,
+/// PR_SET_PDEATHSIG(SIGKILL) (and exit
 /// if the parent already died), every signal unblocked and at its default, fd i = fds[i]
 /// for i in 0..<fd_count (a source of -1 leaves fd i closed), every other fd closed,
 /// execve(path, argv, envp). The exec's failure travels back on a CLOEXEC pipe.
-/// Returns the child's pid, or -errno (of fork, or of the child's execve).
+/// Returns the child's pid, or -errno (of fork/clone3, or of the child's execve).
 int bh_spawn(
     const char *path, char *const argv[], char *const envp[], const int *fds, int fd_count, unsigned long clone_flags,
-    int cgroup_procs_fd);
+    int cgroup_fd);
 
 /// Drops every capability for good: PR_CAPBSET_DROP for each one up to cap_last_cap,
 /// the ambient set cleared, then capset(2) with empty effective, permitted and inheritable
