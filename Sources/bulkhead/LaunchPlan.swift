@@ -172,9 +172,14 @@ struct LaunchPlan {
                     ("profile", .string(process.profile)), ("resources", .array(process.resources.map { .string($0) })),
                 ])
             }
-            return JSONValue.object([("processes", .array(list))]).rendered() + "\n"
+            let limits: [(String, JSONValue)] = cgroupLimits.writes.map { ($0.controller.limitFile, .integer(Int64($0.value))) }
+            return JSONValue.object([("processes", .array(list)), ("cgroupLimits", .object(limits))]).rendered() + "\n"
         }
         var out = ""
+        if !cgroupLimits.isEmpty {
+            out += "the VM's cgroup v2 (every process below is born in it): "
+                + cgroupLimits.writes.map { "\($0.controller.limitFile) \($0.value)" }.joined(separator: ", ") + "\n"
+        }
         for (index, process) in processes.enumerated() {
             out += "\(index + 1). \(process.name): \(process.executable)\n   profile: \(process.profile)\n"
             for resource in process.resources { out += "   - \(resource)\n" }
