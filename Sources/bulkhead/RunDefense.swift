@@ -7,8 +7,9 @@ import Glibc
 /// - helpers: the `--user` account (default `bulkhead`, created by `make deps`), its gid;
 /// - worker: a uid of its own, the lowest of `--uid-range` that no running VM holds, as uid
 ///   and gid, so two VMs' workers can neither signal nor ptrace each other.
-/// The sealed parent then keeps CAP_KILL (and nothing else): its children no longer share
-/// its uid, and it must still be able to end them.
+/// Its children then no longer share its uid: the sealed parent ends them through the VM
+/// cgroup's cgroup.kill (CgroupSetup) and keeps no capability; only a VM without a cgroup
+/// makes it keep CAP_KILL (ParentSeal).
 struct RunDefense {
     let registration: VMRegistration?
     /// BULKHEAD_RUN_AS per child name (`worker`, `block`, `net`, `exec`).
