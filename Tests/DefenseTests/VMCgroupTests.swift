@@ -156,6 +156,32 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: directory))
     }
 
+    @Test func anOrphanLeftInTheCgroupIsKilledWhenTheVMEndsAndTheCgroupStillGoes() throws {
+        let name = DefenseRun.uniqueName("orphan")
+        let directory = try Self.directory(name)
+        let run = try DefenseRun(name: name, ["--cmdline", "sleep=1500 poweroff"])
+        guard run.waitUntilRunning(roles: ["worker"]) != nil else {
+            Issue.record("the VM never ran: \(run.finish())")
+            return
+        }
+        // Not a child of the parent (as a hook's daemon would not be): wait4 never sees it,
+        // so only the sealed parent's cgroup.kill before its rmdir can end it.
+        let orphan = Process()
+        orphan.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        orphan.arguments = ["60"]
+        try orphan.run()
+        try "\(orphan.processIdentifier)".write(toFile: directory + "/cgroup.procs", atomically: false, encoding: .utf8)
+        let end = run.finish()
+        #expect(end.status == 0, "\(end.errors)")
+        #expect(!end.errors.contains("cgroup stays"), "\(end.errors)")
+        let deadline = Date().addingTimeInterval(5)
+        while orphan.isRunning && Date() < deadline { usleep(10_000) }
+        if orphan.isRunning { kill(orphan.processIdentifier, SIGKILL) }
+        orphan.waitUntilExit()
+        #expect(orphan.terminationReason == .uncaughtSignal && orphan.terminationStatus == SIGKILL)
+        #expect(!FileManager.default.fileExists(atPath: directory))
+    }
+
     @Test func aSIGKILLedParentsCgroupIsRemovedByStatusAndWhatStillRunsInItIsKilled() throws {
         // A registry of its own: a `bulkhead` built before VM cgroups existed (other worktrees
         // test side by side) would prune the dead entry and leave the cgroup.
