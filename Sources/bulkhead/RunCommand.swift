@@ -74,8 +74,7 @@ struct RunCommand: ParsableCommand {
             vm = try LaunchedVM.start(plan, in: cgroup)
         } catch {
             StandardError.line("\(error)")
-            cgroup?.remove()
-            defense.registration?.remove()
+            Self.removeCgroupAndRegistration(cgroup, defense.registration)
             Glibc.exit((error as? LaunchError)?.exitStatus ?? ExitStatus.systemError)
         }
         defense.registration?.record(
@@ -88,14 +87,22 @@ struct RunCommand: ParsableCommand {
         } catch {
             StandardError.line("\(error)")
             vm.killAll()
-            cgroup?.remove()
-            defense.registration?.remove()
+            Self.removeCgroupAndRegistration(cgroup, defense.registration)
             _exit(ExitStatus.systemError)
         }
         let status = Supervisor(vm: vm, signalFD: signalFD, audit: audit).run()
-        if let failure = cgroup?.remove() { StandardError.line("the VM's cgroup stays: \(failure)") }
-        defense.registration?.remove()
+        Self.removeCgroupAndRegistration(cgroup, defense.registration)
         _exit(status)
+    }
+
+    /// The end of a run (works sealed: unlinkat on held fds). A cgroup that cannot be removed
+    /// keeps the registry entry that names it, so `bulkhead status` or the next run finds it.
+    static func removeCgroupAndRegistration(_ cgroup: VMCgroup?, _ registration: VMRegistration?) {
+        if let failure = cgroup?.remove() {
+            StandardError.line("the VM's cgroup stays (\(failure)); `bulkhead status` removes it once it can")
+            return
+        }
+        registration?.remove()
     }
 
     /// Validation and policy, shared with `bulkhead check`: any error means nothing starts.
