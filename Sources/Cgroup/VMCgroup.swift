@@ -1,5 +1,6 @@
 import CShim
 import Glibc
+import ProcessInspection
 
 /// One VM's cgroup in the v2 hierarchy (DESIGN.md §7): `bulkhead/vm-NAME` under the parent's
 /// own cgroup, created before any child exists. Every child is born in it (bh_spawn: clone3
@@ -101,10 +102,18 @@ public final class VMCgroup {
     public func remove() -> String? {
         guard !removed else { return nil }
         removed = true
+        return Self.removeDirectory(name, in: parentFD, directory: directory) { killAll() }
+    }
+
+    /// unlinkat(AT_REMOVEDIR) of the cgroup `name` in `parentFD`; while it still holds a process
+    /// (EBUSY), `kill` once, then retry every 10 ms for up to `removeWaitMilliseconds`. A cgroup
+    /// already gone counts as removed. Nil, or why it stays.
+    static func removeDirectory(_ name: String, in parentFD: Int32, directory: String, kill: () -> Void) -> String? {
         var waited = 0
         while unlinkat(parentFD, name, AT_REMOVEDIR) != 0 {
-            guard errno == EBUSY, waited < Self.removeWaitMilliseconds else { return "rmdir \(directory): \(Self.text(errno))" }
-            if waited == 0 { killAll() }
+            if errno == ENOENT { return nil }
+            guard errno == EBUSY, waited < removeWaitMilliseconds else { return "rmdir \(directory): \(text(errno))" }
+            if waited == 0 { kill() }
             var none: [pollfd] = []
             _ = bh_ppoll_ms(&none, 0, 10)
             waited += 10
@@ -146,9 +155,10 @@ public final class VMCgroup {
             if fd >= 0 { close(fd) }
             guard failure == 0 else {
                 var why = "cannot enable the \(controller.rawValue) controller in \(parentDirectory)/cgroup.subtree_control: \(text(failure))"
-                if failure == EBUSY {
-                    why += " (cgroup v2 lets a cgroup that holds processes itself enable no controller for its children;"
-                    why += " start bulkhead from a cgroup of its own)"
+                let inside = CgroupHierarchy.words(ProcFS.read("\(parentDirectory)/cgroup.procs")).count
+                if failure == EBUSY && inside > 0 {
+                    why += " (it holds \(inside) process(es) itself, and cgroup v2's no-internal-process rule lets such a"
+                    why += " cgroup, the root aside, enable no controller for its children)"
                 }
                 throw CgroupLimitError(controller.option, why)
             }
@@ -177,22 +187,13 @@ public final class VMCgroup {
         guard parent >= 0 else { return "\(directory): \(text(errno))" }
         defer { close(parent) }
         let name = String(directory[directory.index(after: slash)...])
-        var waited = 0
-        while unlinkat(parent, name, AT_REMOVEDIR) != 0 {
-            if errno == ENOENT { return nil }
-            guard errno == EBUSY, waited < removeWaitMilliseconds else { return "rmdir \(directory): \(text(errno))" }
-            if waited == 0 {
-                let kill = open("\(directory)/cgroup.kill", O_WRONLY | O_CLOEXEC)
-                if kill >= 0 {
-                    _ = write("1", to: kill)
-                    close(kill)
-                }
+        return removeDirectory(name, in: parent, directory: directory) {
+            let kill = openat(parent, "\(name)/cgroup.kill", O_WRONLY | O_CLOEXEC)
+            if kill >= 0 {
+                _ = write("1", to: kill)
+                close(kill)
             }
-            var none: [pollfd] = []
-            _ = bh_ppoll_ms(&none, 0, 10)
-            waited += 10
         }
-        return nil
     }
 
     /// One write(2) of `text`; 0 or the errno (cgroupfs takes a value in one write).
