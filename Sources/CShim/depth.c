@@ -94,5 +94,10 @@ int bh_depth_exit_on_sigterm(void) {
     memset(&action, 0, sizeof action);
     action.sa_handler = exit_on_terminate;
     sigemptyset(&action.sa_mask);
-    return sigaction(SIGTERM, &action, NULL) < 0 ? -errno : 0;
+    if (sigaction(SIGTERM, &action, NULL) < 0) return -errno;
+    // A SIGTERM sent before this point waited, blocked since the spawn (bh_spawn with CLONE_NEWPID).
+    sigset_t term;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    return sigprocmask(SIG_UNBLOCK, &term, NULL) < 0 ? -errno : 0;
 }

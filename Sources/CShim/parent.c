@@ -61,9 +61,14 @@ int bh_spawn(
         // this cannot be checked there; the child's own start-up sets PDEATHSIG again and its
         // first exchange with the parent fails if it is gone.
         if (!(clone_flags & CLONE_NEWPID) && getppid() != parent) _exit(127);
-        sigset_t all;
-        sigemptyset(&all);
-        sigprocmask(SIG_SETMASK, &all, NULL);
+        // PID 1 of a new PID namespace drops every signal it has no handler for, and a
+        // dropped SIGTERM (how the parent ends the worker) is lost for good: it stays
+        // blocked across execve, so it waits pending until the child's handler is in
+        // (bh_depth_exit_on_sigterm unblocks it).
+        sigset_t mask;
+        sigemptyset(&mask);
+        if (clone_flags & CLONE_NEWPID) sigaddset(&mask, SIGTERM);
+        sigprocmask(SIG_SETMASK, &mask, NULL);
         for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
         // Move every source above the target range first, so no dup2 overwrites a later source.
         int moved[64];

@@ -75,7 +75,8 @@ public enum ProcessDefense {
         if result < 0 { throw Failure(description: "cannot enter private namespaces with an empty root: \(text(result))") }
     }
 
-    /// A SIGTERM handler that exits with 143 (for PID 1 of a PID namespace).
+    /// A SIGTERM handler that exits with 143 (for PID 1 of a PID namespace), then SIGTERM
+    /// unblocked: one the parent sent since the spawn ends the process now.
     public static func exitOnTerminate() throws(Failure) {
         let result = bh_depth_exit_on_sigterm()
         if result < 0 { throw Failure(description: "sigaction(SIGTERM): \(text(result))") }

@@ -16,17 +16,23 @@ import ProcessDefense
 ///   size of each read-write disk (virtio-blk never writes past a disk's end). A write
 ///   past it fails with EFBIG and raises SIGXFSZ, which ends the VM.
 /// PID namespace: `bulkhead run` as root starts the worker as PID 1 of a new one
-/// (bh_depth_spawn_in_new_pid_namespace), so no host process is visible to it; PID 1 ignores
-/// signals it has no handler for, so SIGTERM (how the parent ends it) gets one that exits.
+/// (bh_spawn with CLONE_NEWPID), so no host process is visible to it; PID 1 ignores
+/// signals it has no handler for, so SIGTERM (how the parent ends it) gets one that exits
+/// (`exitOnTerminate`, the worker's first act).
 enum WorkerDefense {
+    /// As PID 1 of its own PID namespace: SIGTERM exits with 143. The spawn left SIGTERM
+    /// blocked, so one the parent sent while the worker loaded (a helper died during start)
+    /// was kept, and ends the worker here, before it asks a helper for anything.
+    static func exitOnTerminateAsInit() throws(WorkerError) {
+        guard getpid() == 1 else { return }
+        do { try ProcessDefense.exitOnTerminate() } catch { throw .setup("\(error)") }
+    }
+
     static let maxOpenFiles: UInt64 = 256
     static let fileConsoleMaxBytes: UInt64 = 1 << 30
 
     static func apply(_ options: WorkerOptions) throws(WorkerError) {
         do {
-            if getpid() == 1 {  // PID 1 of its own PID namespace (`bulkhead run` as root)
-                try ProcessDefense.exitOnTerminate()
-            }
             if let identity = try ProcessDefense.requestedIdentity() {
                 try ProcessDefense.enterEmptyNamespaces()
                 try ProcessDefense.become(identity, keeping: 0)

@@ -9,6 +9,7 @@ import Sandbox
 import SystemPackage
 
 func runWorker() throws(WorkerError) -> Never {
+    try WorkerDefense.exitOnTerminateAsInit()
     var options = try WorkerOptions(arguments: Array(CommandLine.arguments.dropFirst()))
     try FileRequests.resolve(&options)
     _ = bh_set_parent_death_signal(SIGKILL)  // the VM never outlives its parent

@@ -26,7 +26,8 @@ int bh_depth_limit(int resource, uint64_t value);
 int bh_depth_enter_empty_namespaces(const char *scratch);
 
 /// SIGTERM ends the process with status 143 (a handler calling _exit): PID 1 of a PID
-/// namespace ignores every signal it has no handler for, SIGKILL aside.
+/// namespace ignores every signal it has no handler for, SIGKILL aside. Then unblocks
+/// SIGTERM, so one that arrived since the spawn ends it now.
 int bh_depth_exit_on_sigterm(void);
 
 #endif

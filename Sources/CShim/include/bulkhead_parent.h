@@ -9,7 +9,9 @@
 /// cgroup_fd >= 0, an open cgroup v2 directory, clone3 with CLONE_INTO_CGROUP: the child is
 /// born in that cgroup, kernel >= 5.7), then in the child: its own process group,
 /// PR_SET_PDEATHSIG(SIGKILL) (and exit
-/// if the parent already died), every signal unblocked and at its default, fd i = fds[i]
+/// if the parent already died), every signal unblocked (SIGTERM aside with CLONE_NEWPID: PID 1
+/// drops a signal it has no handler for, so SIGTERM waits blocked until the child's handler
+/// is in, bh_depth_exit_on_sigterm) and at its default, fd i = fds[i]
 /// for i in 0..<fd_count (a source of -1 leaves fd i closed), every other fd closed,
 /// execve(path, argv, envp). The exec's failure travels back on a CLOEXEC pipe.
 /// Returns the child's pid, or -errno (of fork/clone3, or of the child's execve).
