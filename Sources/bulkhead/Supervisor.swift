@@ -18,6 +18,8 @@ final class Supervisor {
     /// Processes not yet reaped, by pid.
     private var alive: [pid_t: ChildProcess] = [:]
     private var endings: [pid_t: ChildEnding] = [:]
+    /// Children the parent itself signalled while ending the VM: their deaths are not news.
+    private var signalled: Set<pid_t> = []
     private var reportBuffer: [UInt8] = []
     private var trapLine: Substring?
     private var poweroffStatus: Int32?
@@ -158,15 +160,16 @@ final class Supervisor {
                 StandardError.line(
                     "did not stop within \(Self.graceMilliseconds) ms: \(stubborn.joined(separator: ", ")); killed through the VM's cgroup.kill")
                 // The sealed profile has no kill(2): if this fails, PR_SET_PDEATHSIG ends them below.
+                signalled.formUnion(alive.keys)
                 if cgroup.killAll() != 0 { StandardError.line("cgroup.kill of \(cgroup.directory) failed") }
             }
         } else {
             if !stubborn.isEmpty {
                 StandardError.line("did not stop within \(Self.graceMilliseconds) ms: \(stubborn.joined(separator: ", ")); SIGTERM, then SIGKILL")
             }
-            for pid in alive.keys { kill(pid, SIGTERM) }
+            for pid in alive.keys { signal(pid, SIGTERM) }
             waitForAll(milliseconds: Self.graceMilliseconds)
-            for pid in alive.keys { kill(pid, SIGKILL) }
+            for pid in alive.keys { signal(pid, SIGKILL) }
         }
         waitForAll(milliseconds: Self.killWaitMilliseconds)
         // A child that could not be killed still dies when the parent exits: each child has
@@ -178,6 +181,11 @@ final class Supervisor {
         if let worker = vm.worker, alive[worker.pid] == nil {
             while vm.reportFD >= 0 { readReport() }
         }
+    }
+
+    private func signal(_ pid: pid_t, _ signal: Int32) {
+        signalled.insert(pid)
+        kill(pid, signal)
     }
 
     private func waitForAll(milliseconds: Int) {
@@ -196,7 +204,43 @@ final class Supervisor {
 
     // MARK: judging
 
+    /// A helper that died of a signal the parent did not send (or reported a forbidden call in
+    /// trap mode): killed from outside, or crashed. nil when every helper ended on hang-up.
+    private func helperThatDiedOnItsOwn() -> (ChildProcess, ChildEnding)? {
+        for helper in vm.helpers {
+            guard let ending = endings[helper.pid], !signalled.contains(helper.pid) else { continue }
+            if case .signaled = ending { return (helper, ending) }
+            if ending == .exited(ForbiddenCallReport.exitStatus) { return (helper, ending) }
+        }
+        return nil
+    }
+
     private func judge(_ cause: Cause) -> Int32 {
+        // A worker that fails because a helper died under it (its request got "the peer hung
+        // up") can be reaped before that helper: the kernel closes a dying process's sockets
+        // before it makes it a zombie. Then the helper's death is the cause, not the worker's.
+        if case .workerEnded(_, let ending) = cause, Self.isWorkerFailure(ending), let (helper, helperEnding) = helperThatDiedOnItsOwn() {
+            return explain(.helperEnded(helper, helperEnding))
+        }
+        let status = explain(cause)
+        // A helper killed as the guest powered off changes nothing, but the operator is told.
+        if case .workerEnded = cause, let (helper, ending) = helperThatDiedOnItsOwn() {
+            StandardError.line("the \(helper.name) helper (pid \(helper.pid)) \(ending) during shutdown")
+        }
+        return status
+    }
+
+    /// An ending a helper's death can explain: the VMM error status, or a signal (SIGPIPE
+    /// when not PID 1) other than SIGSYS, which is a forbidden call of the worker's own.
+    private static func isWorkerFailure(_ ending: ChildEnding) -> Bool {
+        switch ending {
+        case .exited(let code): code == ExitStatus.workerFailure
+        case .signaled(let signal): signal != SIGSYS
+        }
+    }
+
+    /// Prints what happened and returns the exit status for it.
+    private func explain(_ cause: Cause) -> Int32 {
         switch cause {
         case .signal(let signal):
             StandardError.line("\(ChildEnding.signalName(signal)) received: the VM was stopped")
