@@ -9,7 +9,7 @@ BIN := .build/debug
 # unpacking, a UDP sender inside a test network namespace).
 PACKAGES := libseccomp-dev libsystemd-dev pkg-config systemd iproute2 gcc python3
 
-.PHONY: deps build run test bench clean
+.PHONY: deps build run test bench storm load clean
 
 deps:
 	@missing=""; for p in $(PACKAGES); do \
@@ -41,6 +41,17 @@ bench: deps
 	python3 Benchmarks/WorkerFigures/worker_figures.py .build/release/bulkhead-worker
 	python3 Benchmarks/ParentStart/first-byte.py .build/release 20
 	sh Benchmarks/VirtioRead/virtio-read.sh .build/release/bulkhead-worker
+
+# Fault storm (Tests/Storm/storm.py): 50 SIGKILLs of each process of a running VM (parent,
+# worker, block, net, exec) and 50 of the block helper mid-request, at seeded random moments;
+# each run must end promptly, say what happened and leave nothing. `make storm SEED=N` repeats a plan.
+storm: build
+	python3 Tests/Storm/storm.py --bin $(BIN) --per-victim 50 $(if $(SEED),--seed $(SEED))
+
+# Load (Tests/Storm/load.py): 16 VMs at once, then 200 one after the other with the host's
+# file handles, processes and memory sampled; fails unless all is correct and flat.
+load: build
+	python3 Tests/Storm/load.py --bin $(BIN) --concurrent 16 --sequential 200 --strict
 
 clean:
 	rm -rf .build

@@ -113,7 +113,10 @@ let package = Package(
             name: "WorkerTests", dependencies: ["KVM", "Devices", "Sandbox", "TestGuest", "CShim", "TestSupport"],
             path: "Tests/WorkerTests"),
         // Drives the real `bulkhead` executable: run, check, devices, policy, supervision.
-        .testTarget(name: "ParentTests", dependencies: ["TestSupport"], path: "Tests/ParentTests"),
+        .testTarget(name: "ParentTests", dependencies: ["TestSupport"], path: "Tests/ParentTests", exclude: ["Fixtures"]),
+        // Fault storm and load (Tests/Storm/storm.py, load.py; `make storm`, `make load`): a
+        // shortened run of each drives real VMs through the built `bulkhead`.
+        .testTarget(name: "StormTests", dependencies: ["TestSupport"], path: "Tests/StormTests"),
         // virtio-mmio, split virtqueues (hostile queues built in guest memory) and virtio-blk.
         .testTarget(name: "VirtioTests", dependencies: ["KVM", "Devices"], path: "Tests/VirtioTests"),
 
