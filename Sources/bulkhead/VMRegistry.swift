@@ -18,6 +18,13 @@ import ProcessInspection
 /// Everything is removed when the VM ends (the sealed parent unlinks through directory
 /// fds it opened before sealing); what a SIGKILLed parent left — its cgroup too, with
 /// anything still running in it killed — is pruned by the next `bulkhead run` or `bulkhead status`.
+///
+/// Claiming and pruning hold an flock on the root directory (`locked`): a prune that
+/// listed the entries just before another VM renamed its entry into place would otherwise
+/// take that VM's fresh `.uid-UID` for a dead one's and remove it, and a third VM would then
+/// claim the same uid (found by the load test: 16 VMs started at once, two shared a uid,
+/// and one worker's threads failed on the shared RLIMIT_NPROC). A VM removes its own claim
+/// first, while its entry is still live, so no prune and no claim can come between.
 struct VMRegistry {
     struct Entry {
         let name: String
@@ -91,8 +98,25 @@ struct VMRegistry {
         return UInt64(fields[19])
     }
 
-    /// Every registered VM; with `prune`, entries whose parent is gone are removed on the way.
+    /// Every registered VM; with `prune`, entries whose parent is gone are removed on the way
+    /// (under the registry lock).
     static func entries(prune: Bool) -> [Entry] {
+        prune ? locked { unlockedEntries(prune: true) } : unlockedEntries(prune: false)
+    }
+
+    /// Runs `body` holding an exclusive flock on the root directory, which serialises claims
+    /// and prunes between `bulkhead` processes. Without a root to lock it runs unlocked (the
+    /// claim then fails on its own when it cannot create the entry).
+    static func locked<T>(_ body: () throws -> T) rethrows -> T {
+        let fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return try body() }
+        defer { close(fd) }  // closing releases the lock
+        while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+        return try body()
+    }
+
+    /// `entries` for a caller that already holds the lock.
+    static func unlockedEntries(prune: Bool) -> [Entry] {
         var live: [Entry] = []
         for name in directoryNames(root) where isValidName(name) {
             let entry = ProcFS.read("\(root)/\(name)/processes").flatMap { Entry(name: name, text: $0) }
@@ -142,9 +166,9 @@ struct VMRegistry {
     }
 
     static func remove(name: String, uid: UInt32?) {
+        if let uid, ProcFS.link("\(root)/.uid-\(uid)") == name { _ = unlink("\(root)/.uid-\(uid)") }
         _ = unlink("\(root)/\(name)/processes")
         _ = rmdir("\(root)/\(name)")
-        if let uid, ProcFS.link("\(root)/.uid-\(uid)") == name { _ = unlink("\(root)/.uid-\(uid)") }
     }
 
     static func directoryNames(_ path: String) -> [String] {
@@ -180,7 +204,20 @@ final class VMRegistration {
         if mkdir(root, 0o755) != 0 && errno != EEXIST {
             throw ConfigurationError(root, "cannot create the runtime directory: \(String(cString: strerror(errno)))")
         }
-        let live = VMRegistry.entries(prune: true)
+        let entry = try VMRegistry.locked { try Self.claim(name: name, uids: uids, root: root) }
+        rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        directoryFD = open("\(root)/\(name)", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        self.name = name
+        self.entry = entry
+        guard rootFD >= 0, directoryFD >= 0 else {
+            remove()
+            throw ConfigurationError(root, "cannot open the runtime directory")
+        }
+    }
+
+    /// Prunes, then claims `name` and a uid; the caller holds the registry lock.
+    private static func claim(name: String, uids: ClosedRange<UInt32>?, root: String) throws -> VMRegistry.Entry {
+        let live = VMRegistry.unlockedEntries(prune: true)
         if let holder = live.first(where: { $0.name == name }) {
             throw ConfigurationError("--name \(name)", "in use by a running VM (parent pid \(holder.parent))")
         }
@@ -210,14 +247,7 @@ final class VMRegistration {
             entry.uid = chosen
             _ = Self.write(entry.text, to: "\(root)/\(name)/processes")
         }
-        rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        directoryFD = open("\(root)/\(name)", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        self.name = name
-        self.entry = entry
-        guard rootFD >= 0, directoryFD >= 0 else {
-            remove()
-            throw ConfigurationError(root, "cannot open the runtime directory")
-        }
+        return entry
     }
 
     var uid: UInt32? { entry.uid }
@@ -240,14 +270,16 @@ final class VMRegistration {
         _ = renameat(directoryFD, "processes.new", directoryFD, "processes")
     }
 
-    /// Removes the entry and the uid claim with unlinkat on the directory fds (works sealed).
+    /// Removes the uid claim, then the entry, with unlinkat on the directory fds (works sealed,
+    /// without the lock): while the entry is live no prune touches the claim, so it is still
+    /// this VM's when it goes.
     func remove() {
         guard !removed else { return }
         removed = true
+        if rootFD >= 0, let uid = entry.uid { _ = unlinkat(rootFD, ".uid-\(uid)", 0) }
         if directoryFD >= 0 { _ = unlinkat(directoryFD, "processes", 0) }
         if rootFD >= 0 {
             _ = unlinkat(rootFD, name, AT_REMOVEDIR)
-            if let uid = entry.uid { _ = unlinkat(rootFD, ".uid-\(uid)", 0) }
         } else {
             VMRegistry.remove(name: name, uid: entry.uid)
         }
