@@ -6,6 +6,7 @@ BULKHEAD_RUN=<parent pid> in its otherwise clean environment (Sources/bulkhead/C
 """
 import ctypes
 import os
+import pwd
 import stat
 import subprocess
 
@@ -27,6 +28,17 @@ def become_subreaper():
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def give_to_helper_account(path, account="bulkhead"):
+    """Disk images belong to the account the block helper runs as (`bulkhead run --user`,
+    default bulkhead; it holds no capability): owner and group, mode 0600."""
+    os.chmod(path, 0o600)
+    try:
+        entry = pwd.getpwnam(account)
+    except KeyError:
+        return
+    os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
 def read(path, mode="r"):

@@ -361,6 +361,7 @@ def main():
         path = f"{scratch}/disk{i}.img"
         with open(path, "wb") as f:
             f.truncate(1 << 20)
+        host.give_to_helper_account(path)
         disks.append(path)
     started = time.monotonic()
     calibration_tap = f"bhs{os.getpid() % 10000}cal"
