@@ -211,9 +211,15 @@ def meminfo():
 def host_sample():
     """Host-wide figures for the load test: allocated file handles, processes, memory."""
     allocated = int((read("/proc/sys/fs/file-nr") or "0").split()[0])
+    in_tables = sum(fd_count(pid) or 0 for pid in pids())
     m = meminfo()
     return {
         "file_handles": allocated,
+        # Handles no process's fd table explains (file-nr minus every process's fds): what a
+        # leak in the kernel would leave (an fd in flight in SCM_RIGHTS never received, a
+        # VM's file never released), while a neighbour's open files cancel out. Mappings
+        # of files count here too, so it still moves a little with the neighbours.
+        "handles_outside_fd_tables": allocated - in_tables,
         "processes": len(pids()),
         "mem_available_kib": m.get("MemAvailable", 0),
         "slab_kib": m.get("Slab", 0),
