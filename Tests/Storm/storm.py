@@ -342,8 +342,9 @@ def main():
     parser.add_argument("--victims", default=",".join(VICTIMS))
     parser.add_argument("--sleep-ms", type=int, default=400, help="the guest's sleep step")
     parser.add_argument("--bound", type=float, default=10.0, help="seconds a run may take to end after the kill")
-    parser.add_argument("--prompt-ms", type=float, default=300.0,
-                        help="a run must end this soon after the kill (the supervisor's grace is 500 ms)")
+    parser.add_argument("--prompt-ms", type=float, default=450.0,
+                        help="a run must end this soon after the kill: below the supervisor's 500 ms grace, "
+                             "after which a process that ignored the polite stop is killed")
     parser.add_argument("--request-window-ms", type=float, default=8.0,
                         help="block-mid-request: the kill lands this long at most after the worker appears")
     parser.add_argument("--max-misses", type=int, default=400, help="give up on shutdown kills after this many misses")

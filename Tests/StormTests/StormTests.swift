@@ -34,11 +34,7 @@ import TestSupport
     @Test func shortenedFaultStormLeavesNothingAndSaysWhatHappened() throws {
         let seed = ProcessInfo.processInfo.environment["BULKHEAD_STORM_SEED"] ?? String(UInt32.random(in: 0...UInt32.max))
         let (status, output) = try Self.drive("storm.py", [
-            "--per-victim", "3", "--mid-request", "3", "--seed", seed,
-            // Beside the rest of the suite on two cores: still below the 500 ms after which the
-            // parent's second SIGTERM would end a worker that ignored the first.
-            "--prompt-ms", "450",
-        ])
+"--per-victim", "3", "--mid-request", "3", "--seed", seed])
         #expect(status == 0, "storm seed \(seed):\n\(output)")
         #expect(output.contains("storm: PASS"), "\(output)")
         #expect(output.contains("kills 18, failed 0"), "\(output)")
