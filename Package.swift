@@ -160,7 +160,7 @@ let package = Package(
         .systemLibrary(
             name: "CSystemd", path: "Sources/CSystemd", pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]),
-        .target(name: "SystemdUnits", dependencies: ["Sandbox"], path: "Sources/SystemdUnits"),
+        .target(name: "SystemdUnits", dependencies: ["Sandbox", "HostAccess"], path: "Sources/SystemdUnits"),
         .target(
             name: "JournalLog",
             dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],

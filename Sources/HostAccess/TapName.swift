@@ -30,7 +30,8 @@ public struct TapName: Hashable, Sendable, CustomStringConvertible {
         try self.init(validating: Array(text.utf8))
     }
 
-    static func isAllowed(_ byte: UInt8) -> Bool {
+    /// Also the bytes of a hook name (DeclaredHooks, `bulkhead units`).
+    public static func isAllowed(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "-"):

@@ -1,3 +1,4 @@
+import HostAccess
 import Sandbox
 
 /// The helpers that can run as their own socket-activated service, one capability per unit
@@ -98,6 +99,26 @@ public struct HelperUnits: Sendable {
             _ = try UnitText.path(path, what: "--file")
             for hidden in ["/home", "/root", "/run/user"] where path == hidden || path.hasPrefix(hidden + "/") {
                 throw UnitProblem("--file \"\(file)\": \(hidden) is hidden from the service (ProtectHome=yes); keep images elsewhere, e.g. /var/lib/bulkhead")
+            }
+        }
+        // Taps and hooks are checked as the helpers check them at start-up, so a unit is
+        // never written with a declaration its service would refuse.
+        for tap in options.taps {
+            do throws(TapRefusal) { _ = try TapName(validating: tap) } catch { throw UnitProblem("--tap \"\(tap)\": \(error)") }
+        }
+        var hookNames: [String] = []
+        for hook in options.hooks {
+            guard let eq = hook.firstIndex(of: "="), (1...64).contains(hook[..<eq].utf8.count),
+                hook[..<eq].utf8.allSatisfy(TapName.isAllowed)
+            else { throw UnitProblem("--hook \"\(hook)\": expected NAME=/absolute/program, NAME 1…64 of A-Z a-z 0-9 _ . -") }
+            let name = String(hook[..<eq])
+            guard !hookNames.contains(name) else { throw UnitProblem("--hook \(name): declared twice") }
+            _ = try UnitText.path(String(hook[hook.index(after: eq)...]), what: "--hook \(name)")
+            hookNames.append(name)
+        }
+        for argument in options.hookArguments {
+            guard let eq = argument.firstIndex(of: "="), hookNames.contains(String(argument[..<eq])) else {
+                throw UnitProblem("--hook-arg \"\(argument)\": expected NAME=ARG for a hook declared with --hook")
             }
         }
         self.options = options

@@ -13,6 +13,8 @@ enum ExitStatus {
     static let workerFailure: Int32 = 70
     /// The parent could not start the VM: /dev/kvm, fork, sockets, sealing (EX_OSERR).
     static let systemError: Int32 = 71
+    /// `bulkhead units` could not create or write its output (EX_CANTCREAT).
+    static let cannotCreate: Int32 = 73
     /// A process was killed for a forbidden call; the report is on stderr (128 + SIGSYS).
     static let forbiddenCall: Int32 = 159
     /// Ended by SIGHUP, SIGINT or SIGTERM to the parent: 128 + the signal (129, 130, 143).

@@ -20,6 +20,11 @@ enum HelperConnections {
                 throw ConfigurationError("--connect \(item)", "expected an absolute socket path (under 108 bytes)")
             }
             guard result[kind] == nil else { throw ConfigurationError("--connect \(kind.rawValue)", "given twice") }
+            // stat only: the service is connected to at start-up, after validation.
+            var info = stat()
+            guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK else {
+                throw ConfigurationError("--connect \(item)", "\(path) is not a socket (is the service's .socket unit started?)")
+            }
             result[kind] = path
         }
         return result

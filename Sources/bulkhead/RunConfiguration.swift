@@ -43,6 +43,8 @@ struct RunConfiguration {
     static let cmdlineMax = 3840
     static let appendMax = 2047
     static let hookTimeoutRange = 1...600_000
+    /// The worker's LinuxBoot refuses less (boot_params, page tables, the kernel and its bss).
+    static let linuxMemoryMinimum = 32
     static let defaultCmdline = "banner poweroff"
 
     let memoryMiB: Int
@@ -77,11 +79,18 @@ struct RunConfiguration {
             guard seen.insert(path).inserted else { throw ConfigurationError("\(flag) \(path)", "declared twice") }
         }
         if let kernel = options.kernel {
-            try Self.existingFile(kernel, "--kernel")
+            guard try Self.existingFile(kernel, "--kernel").st_size > 0 else {
+                throw ConfigurationError("--kernel \(kernel)", "is empty, not a kernel")
+            }
             try declare(kernel, "--kernel")
             if let initrd = options.initrd {
-                try Self.existingFile(initrd, "--initrd")
+                guard try Self.existingFile(initrd, "--initrd").st_size > 0 else {
+                    throw ConfigurationError("--initrd \(initrd)", "is empty")
+                }
                 try declare(initrd, "--initrd")
+            }
+            guard memoryMiB >= Self.linuxMemoryMinimum else {
+                throw ConfigurationError("--memory \(memoryMiB)", "a Linux guest needs at least \(Self.linuxMemoryMinimum) MiB")
             }
             if options.cmdline != nil {
                 throw ConfigurationError("--cmdline", "is for the test guest; a Linux kernel takes --append")
@@ -113,7 +122,7 @@ struct RunConfiguration {
                 }
                 readOnly = true
             }
-            try Self.existingFile(path, "--disk", allowBlockDevice: true)
+            try Self.existingFile(path, "--disk", allowBlockDevice: true, writable: !readOnly)
             try declare(path, "--disk")
             disks.append(Disk(path: path, readOnly: readOnly))
         }
@@ -253,8 +262,12 @@ struct RunConfiguration {
         return n
     }
 
-    /// An absolute path to an existing regular file (or block device, for disks).
-    private static func existingFile(_ path: String, _ flag: String, allowBlockDevice: Bool = false) throws {
+    /// An absolute path to an existing regular file (or block device, for disks) on storage,
+    /// readable (and writable, for a rw disk) by this process; its stat.
+    @discardableResult
+    private static func existingFile(_ path: String, _ flag: String, allowBlockDevice: Bool = false, writable: Bool = false) throws
+        -> stat
+    {
         guard path.hasPrefix("/") else { throw ConfigurationError("\(flag) \(path)", "not an absolute path") }
         guard !path.utf8.contains(0), path.utf8.count < PATH_MAX else { throw ConfigurationError("\(flag) \(path)", "not a valid path") }
         var info = stat()
@@ -276,6 +289,16 @@ struct RunConfiguration {
         guard type == S_IFREG || (allowBlockDevice && type == S_IFBLK) else {
             throw ConfigurationError("\(flag) \(path)", allowBlockDevice ? "not a regular file or block device" : "not a regular file")
         }
+        if let fileSystem = KernelFileSystem.name(of: path) {
+            throw ConfigurationError("\(flag) \(path)", "is on \(fileSystem), a kernel interface, not storage")
+        }
+        // access(2) as well as stat: an immutable file or a read-only mount refuses writing
+        // even to root, and the helper would only find out at start-up.
+        guard access(path, writable ? R_OK | W_OK : R_OK) == 0 else {
+            throw ConfigurationError(
+                "\(flag) \(path)", "cannot be \(writable ? "read and written" : "read") (\(String(cString: strerror(errno))))")
+        }
+        return info
     }
 
     /// Linux interface names: 1...15 bytes (IFNAMSIZ - 1); we allow only [A-Za-z0-9_.-].

@@ -8,7 +8,8 @@ import SystemdUnits
 struct UnitsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "units",
-        abstract: "Write systemd units running each helper as its own socket-activated service.")
+        abstract: "Write systemd units running each helper as its own socket-activated service.",
+        discussion: "Exit status: 0 written; 64 usage; 65 a bad declaration (nothing written); 73 cannot write to --out.")
 
     @Option(help: "The directory to write the units and config files into (created if missing).")
     var out: String
@@ -44,13 +45,20 @@ struct UnitsCommand: ParsableCommand {
         options.hooks = hooks
         options.hookArguments = hookArguments
         let units: HelperUnits
-        do { units = try HelperUnits(options) } catch { throw ValidationError(error.description) }
-
-        if mkdir(out, 0o755) != 0 && errno != EEXIST { throw ValidationError("cannot create \(out): errno \(errno)") }
-        for file in units.files {
-            let path = out + "/" + file.name
-            try Self.writeFile(file.text, to: path)
-            print(path)
+        do { units = try HelperUnits(options) } catch {
+            StandardError.line(error.description)
+            Glibc.exit(ExitStatus.configuration)  // nothing written
+        }
+        do {
+            if mkdir(out, 0o755) != 0 && errno != EEXIST { throw UnitProblem("cannot create \(out): \(String(cString: strerror(errno)))") }
+            for file in units.files {
+                let path = out + "/" + file.name
+                try Self.writeFile(file.text, to: path)
+                print(path)
+            }
+        } catch {
+            StandardError.line("\(error)")
+            Glibc.exit(ExitStatus.cannotCreate)
         }
     }
 
@@ -65,14 +73,14 @@ struct UnitsCommand: ParsableCommand {
 
     static func writeFile(_ text: String, to path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        guard fd >= 0 else { throw ValidationError("cannot create \(path): errno \(errno)") }
+        guard fd >= 0 else { throw UnitProblem("cannot create \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
             if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { throw ValidationError("cannot write \(path): errno \(errno)") }
+            guard written > 0 else { throw UnitProblem("cannot write \(path): \(String(cString: strerror(errno)))") }
             offset += written
         }
     }

@@ -1,0 +1,21 @@
+import CShim
+
+/// File systems that are interfaces to the kernel rather than storage: a "disk" or "kernel"
+/// there would let the guest read or write kernel state (a rw disk at /sys/power/state, a
+/// read-only one at /proc/PID/environ) through the block helper, which holds
+/// CAP_DAC_OVERRIDE. `bulkhead run` refuses declared files on them (statfs(2), nothing opened).
+enum KernelFileSystem {
+    /// statfs f_type values from linux/magic.h.
+    static let names: [Int: String] = [
+        0x9fa0: "proc", 0x6265_6572: "sysfs", 0x6462_6720: "debugfs", 0x7472_6163: "tracefs",
+        0x7363_6673: "securityfs", 0x6367_7270: "cgroup2", 0x27e0eb: "cgroup", 0xcafe_4a11: "bpf",
+        0x6265_6570: "configfs", 0xde5e_81e4: "efivarfs", 0x6165_676c: "pstore", 0x4249_4e4d: "binfmt_misc",
+        0x6573_7546: "fusectl", 0xf97c_ff8c: "selinuxfs", 0x4341_5d53: "smackfs", 0x1cd1: "devpts",
+        0x6e73_6673: "nsfs", 0x1988_0913: "mqueue",
+    ]
+
+    /// The kernel-interface file system `path` is on, or nil (storage, or statfs failed).
+    static func name(of path: String) -> String? {
+        names[bh_statfs_type(path)]
+    }
+}
