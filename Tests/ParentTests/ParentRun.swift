@@ -35,9 +35,13 @@ struct ParentRun {
         private var errData = Data()
         private let done = DispatchGroup()
 
-        init(_ arguments: [String], executable: String = ParentRun.executable) throws {
+        /// `environment`: added to this process's own (e.g. BULKHEAD_RUNTIME_DIR).
+        init(_ arguments: [String], executable: String = ParentRun.executable, environment: [String: String] = [:]) throws {
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
+            if !environment.isEmpty {
+                process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            }
             process.standardOutput = out
             process.standardError = err
             process.standardInput = FileHandle.nullDevice
@@ -63,8 +67,8 @@ struct ParentRun {
         }
     }
 
-    static func run(_ arguments: [String], timeout: Double = 60) throws -> ParentRun {
-        try Running(arguments).finish(timeout: timeout)
+    static func run(_ arguments: [String], timeout: Double = 60, environment: [String: String] = [:]) throws -> ParentRun {
+        try Running(arguments, environment: environment).finish(timeout: timeout)
     }
 
     /// Runs `sh -c 'exec bulkhead ARGUMENTS'`: the shell's `$$` in an argument is then the
