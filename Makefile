@@ -33,14 +33,19 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-# Every figure beside its reference from the same run (release build; takes a few minutes).
+# Every figure beside its reference from the same run (release build; takes a few minutes),
+# then BENCHMARKS.md: the table of them all with the machine it ran on (Benchmarks/report.py).
+# BENCH_NOTE="..." adds a sentence to the table (e.g. what else ran on the machine).
+REL := .build/release
 bench: deps
 	$(SWIFT) build -c release
-	.build/release/bulkhead-filter-bench
-	.build/release/bulkhead-protocol-bench
-	python3 Benchmarks/WorkerFigures/worker_figures.py .build/release/bulkhead-worker
-	python3 Benchmarks/ParentStart/first-byte.py .build/release 20
-	sh Benchmarks/VirtioRead/virtio-read.sh .build/release/bulkhead-worker
+	python3 Benchmarks/report.py BENCHMARKS.md \
+		"$(REL)/bulkhead-filter-bench" \
+		"$(REL)/bulkhead-protocol-bench" \
+		"python3 Benchmarks/WorkerFigures/worker_figures.py $(REL)/bulkhead-worker" \
+		"python3 Benchmarks/ParentStart/first-byte.py $(REL) 20" \
+		"python3 Benchmarks/ParentStart/cgroup-cost.py $(REL) 20" \
+		"sh Benchmarks/VirtioRead/virtio-read.sh $(REL)/bulkhead-worker"
 
 # Fault storm (Tests/Storm/storm.py): 50 SIGKILLs of each process of a running VM (parent,
 # worker, block, net, exec) and 50 of the block helper mid-request, at seeded random moments;

@@ -5,7 +5,7 @@ directly with /dev/kvm as an fd, no parent, no helpers).
 
 usage: Benchmarks/ParentStart/first-byte.py [BUILD_DIR] [RUNS]   (default .build/release, 20)
 Build first: swift build -c release --product bulkhead --product bulkhead-worker ... (or plain
-`swift build -c release`)."""
+`swift build -c release`). The medians also go out as RESULT lines for Benchmarks/report.py."""
 import os, statistics, subprocess, sys, tempfile, time
 
 build = sys.argv[1] if len(sys.argv) > 1 else ".build/release"
@@ -46,3 +46,11 @@ for _ in range(runs):
         results[name].append(case())
 for name, times in results.items():
     print(f"{name:36} min {min(times):6.2f} ms  median {statistics.median(times):6.2f} ms  ({runs} runs)")
+
+# Goals: the parent (Swift runtime, validation, spawn, seal) adds at most 10 ms to the worker
+# alone; a helper started and greeted (the block helper for --disk) at most 5 ms more.
+alone = statistics.median(results["bulkhead-worker alone (reference)"])
+for name, key, budget in [("run.first-byte", "bulkhead run", 10), ("run.first-byte.disk", "bulkhead run --disk (block helper)", 15)]:
+    value = statistics.median(results[key])
+    print(f'RESULT name={name} value={value:.2f} unit=ms reference={alone:.2f} refname="bulkhead-worker alone" '
+          f'goal="at most +{budget} ms" met={"yes" if value - alone <= budget else "no"}')
