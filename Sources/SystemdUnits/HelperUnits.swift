@@ -101,14 +101,14 @@ public struct HelperUnits: Sendable {
                 throw UnitProblem("--file \"\(file)\": \(hidden) is hidden from the service (ProtectHome=yes); keep images elsewhere, e.g. /var/lib/bulkhead")
             }
         }
-        // Taps and hooks are checked as the helpers check them at start-up, so a unit is
-        // never written with a declaration its service would refuse.
+        // Tap names, hook names and hook programs' paths as the helpers check them at
+        // start-up, so a unit is not written with a declaration its service would refuse.
         for tap in options.taps {
             do throws(TapRefusal) { _ = try TapName(validating: tap) } catch { throw UnitProblem("--tap \"\(tap)\": \(error)") }
         }
         var hookNames: [String] = []
         for hook in options.hooks {
-            guard let eq = hook.firstIndex(of: "="), (1...64).contains(hook[..<eq].utf8.count),
+            guard let eq = hook.firstIndex(of: "="), (1...DeclaredHooks.maximumNameLength).contains(hook[..<eq].utf8.count),
                 hook[..<eq].utf8.allSatisfy(TapName.isAllowed)
             else { throw UnitProblem("--hook \"\(hook)\": expected NAME=/absolute/program, NAME 1…64 of A-Z a-z 0-9 _ . -") }
             let name = String(hook[..<eq])
