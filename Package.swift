@@ -50,6 +50,7 @@ let package = Package(
                 "Sandbox",
                 "BulkheadProtocol",
                 "CShim",
+                "HostAccess",
                 "JSONText",
                 "KVM",
                 "SystemdUnits",

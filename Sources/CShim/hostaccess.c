@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <net/if.h>
@@ -138,3 +139,15 @@ int bh_pipe_cloexec(int fds[2]) { return result(pipe2(fds, O_CLOEXEC)); }
 int bh_pidfd_open(int pid) { return result(syscall(SYS_pidfd_open, pid, 0)); }
 
 int bh_become_child_subreaper(void) { return result(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)); }
+
+long bh_statfs_type(const char *path) {
+    struct statfs info;
+    if (statfs(path, &info) != 0) return -errno;
+    return (long)info.f_type;
+}
+
+long bh_fstatfs_type(int fd) {
+    struct statfs info;
+    if (fstatfs(fd, &info) != 0) return -errno;
+    return (long)info.f_type;
+}

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -145,10 +144,4 @@ int bh_ppoll_ms(struct pollfd *fds, unsigned long count, long timeout_ms) {
     struct timespec t = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000L};
     int n = ppoll(fds, count, timeout_ms < 0 ? NULL : &t, NULL);
     return n < 0 ? -errno : n;
-}
-
-long bh_statfs_type(const char *path) {
-    struct statfs info;
-    if (statfs(path, &info) != 0) return -errno;
-    return (long)info.f_type;
 }

@@ -7,7 +7,8 @@ import SystemPackage
 /// At declaration (before confinement) each path is validated as a `CanonicalPath`, walked
 /// component by component without following links (`PathWalk`, last name opened O_PATH so
 /// nothing blocks and no device is opened), and its device, inode and type recorded.
-/// Only regular files and block devices are accepted.
+/// Only regular files and block devices are accepted, and none on a kernel interface
+/// (`KernelFileSystem`: proc, sysfs, …).
 ///
 /// `open` (confined) accepts only a declared path, byte for byte, with an access the
 /// declaration allows; walks it again with the exact flags of the block profile, fstat()s
@@ -84,6 +85,11 @@ public struct DeclaredFiles: Sendable {
         let identifying = try walk(path, last: .identify)
         defer { try? identifying.close() }
         let identity = try status(of: identifying, path: path).identity
+        // A file of a served type is refused for where it is (a link, for what it is, below).
+        // The device is part of the recorded identity, so the file system cannot change later.
+        if identity.type == .regularFile || identity.type == .blockDevice, let fileSystem = KernelFileSystem.name(of: identifying) {
+            throw .kernelInterface(path: path, fileSystem: fileSystem)
+        }
         switch identity.type {
         case .regularFile:
             return DeclaredFile(path: path, access: access, identity: identity, blockDeviceSize: nil)

@@ -19,6 +19,8 @@ public enum FileRefusal: Error, Equatable, Sendable, CustomStringConvertible {
     case walkFailed(path: CanonicalPath, at: [UInt8], lastComponent: Bool, errno: Errno)
     /// Only regular files and block devices are served.
     case unsupportedType(path: CanonicalPath, type: FileType)
+    /// The file is on proc, sysfs or another kernel interface (`KernelFileSystem`).
+    case kernelInterface(path: CanonicalPath, fileSystem: String)
     /// The opened file is not the one recorded at declaration (renamed over, re-linked,
     /// or a directory on the way was swapped).
     case changedSinceDeclaration(path: CanonicalPath, declared: FileIdentity, found: FileIdentity)
@@ -44,6 +46,8 @@ public enum FileRefusal: Error, Equatable, Sendable, CustomStringConvertible {
             return "refused \(path): \(failure.reason)"
         case .unsupportedType(let path, let type):
             return "refused \(path): it is \(type); only regular files and block devices are served"
+        case .kernelInterface(let path, let fileSystem):
+            return "refused \(path): it is on \(fileSystem), a kernel interface, not storage"
         case .changedSinceDeclaration(let path, let declared, let found):
             return "refused \(path): it is no longer the declared file (declared \(declared), found \(found))"
         case .statusFailed(let path, let errno):

@@ -15,8 +15,8 @@ enum StartupCalls {
          "the dynamic loader maps the Swift runtime and libraries; the config file is read"),
         (["rt_sigaction", "rt_sigprocmask", "sigaltstack", "gettid", "sched_getaffinity", "ioctl", "getpid"],
          "the Swift runtime sets itself up (ioctl: TCGETS on stdout); the SIGTERM handler for STOPPING=1"),
-        (["prctl", "seccomp", "close_range", "getsockopt", "socket", "connect", "setsockopt", "geteuid"],
-         "the helper's own start-up: parent-death signal, fds, socket checks, notify and journal sockets, its filter, its uid"),
+        (["prctl", "seccomp", "close_range", "getsockopt", "socket", "connect", "setsockopt", "geteuid", "fstatfs"],
+         "the helper's own start-up: parent-death signal, fds, socket checks, notify and journal sockets, the declared files' file system, its filter, its uid"),
     ]
 
     static var unitLines: [String] {

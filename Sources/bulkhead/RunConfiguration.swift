@@ -1,5 +1,6 @@
 import BulkheadProtocol
 import Glibc
+import HostAccess
 import KVM
 import Sandbox
 

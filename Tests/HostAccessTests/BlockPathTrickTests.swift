@@ -115,6 +115,15 @@ extension HostAccessSuite {
             }
         }
 
+        /// A regular file on proc or sysfs is kernel state, not a disk: with CAP_DAC_OVERRIDE a
+        /// rw declaration of /sys/power/state would let the guest suspend the host.
+        @Test(arguments: [("/proc/1/environ", FileAccess.readOnly, "proc"), ("/sys/power/state", .readWrite, "sysfs")])
+        func blockRefusesFilesOnKernelInterfaces(path: String, access: FileAccess, fileSystem: String) throws {
+            let refused = refusal(FileRefusal.self) { _ = try DeclaredFiles([FileDeclaration(path: path, access: access)]) }
+            #expect(refused == .kernelInterface(path: canonical(path), fileSystem: fileSystem))
+            #expect(String(describing: refused!).contains("a kernel interface"))
+        }
+
         @Test func blockRefusesSymlinkAsLastComponent() throws {
             try withFixture { fixture in
                 try fixture.file("secret")

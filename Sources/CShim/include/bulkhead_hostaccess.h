@@ -24,6 +24,11 @@ typedef enum {
     BH_OPEN_READ_PLAIN = 5,
 } bh_open_mode;
 
+/// statfs(path)'s and fstatfs(fd)'s f_type: which file system a file is on (sys/vfs.h does
+/// not reach Swift). -errno on failure.
+long bh_statfs_type(const char *path);
+long bh_fstatfs_type(int fd);
+
 /// The flags of `mode`, for tests that compare them with the profiles. -1 if unknown.
 int bh_open_flags(int mode);
 /// openat(dirfd, name, flags of `mode`) — never O_CREAT, so no mode argument.

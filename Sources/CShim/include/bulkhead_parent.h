@@ -1,6 +1,6 @@
 // What the `bulkhead` parent needs from libc that Swift cannot call directly: fork+exec
 // with an explicit fd map, capability dropping (capset has no glibc wrapper), signalfd
-// and ppoll (behind _GNU_SOURCE), statfs. Wrapped by Sources/bulkhead; nothing else calls it.
+// and ppoll (behind _GNU_SOURCE). Wrapped by Sources/bulkhead; nothing else calls it.
 #ifndef BULKHEAD_PARENT_H
 #define BULKHEAD_PARENT_H
 #include <poll.h>
@@ -30,10 +30,6 @@ int bh_signalfd_blocking(const int *signals, int count);
 
 /// Reads one signalfd_siginfo; returns its signal number, 0 when none is pending, or -errno.
 int bh_signalfd_read(int fd);
-
-/// statfs(path)'s f_type (which file system `path` is on; sys/vfs.h does not reach Swift),
-/// or -errno.
-long bh_statfs_type(const char *path);
 
 /// ppoll(fds, count, timeout) with timeout_ms < 0 meaning forever. Returns ppoll's result or -errno.
 int bh_ppoll_ms(struct pollfd *fds, unsigned long count, long timeout_ms);

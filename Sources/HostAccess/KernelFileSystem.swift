@@ -1,10 +1,12 @@
 import CShim
+import SystemPackage
 
 /// File systems that are interfaces to the kernel rather than storage: a "disk" or "kernel"
 /// there would let the guest read or write kernel state (a rw disk at /sys/power/state, a
 /// read-only one at /proc/PID/environ) through the block helper, which holds
-/// CAP_DAC_OVERRIDE. `bulkhead run` refuses declared files on them (statfs(2), nothing opened).
-enum KernelFileSystem {
+/// CAP_DAC_OVERRIDE. The block helper refuses to declare such a file (`DeclaredFiles`), and
+/// `bulkhead run` refuses it at validation, before anything starts.
+public enum KernelFileSystem {
     /// statfs f_type values from linux/magic.h.
     static let names: [Int: String] = [
         0x9fa0: "proc", 0x6265_6572: "sysfs", 0x6462_6720: "debugfs", 0x7472_6163: "tracefs",
@@ -15,7 +17,13 @@ enum KernelFileSystem {
     ]
 
     /// The kernel-interface file system `path` is on, or nil (storage, or statfs failed).
-    static func name(of path: String) -> String? {
+    /// The C call is `statfs`; it follows links, so callers refuse links first.
+    public static func name(of path: String) -> String? {
         names[bh_statfs_type(path)]
+    }
+
+    /// The same for an open file (an O_PATH fd is enough). The C call is `fstatfs`.
+    public static func name(of descriptor: FileDescriptor) -> String? {
+        names[bh_fstatfs_type(descriptor.rawValue)]
     }
 }
