@@ -18,6 +18,8 @@ public enum LinuxBoot {
     public static let kernelMinimumAddress: UInt64 = 0x10_0000
     /// RAM the e820 map offers stops below the 32-bit MMIO hole (IOAPIC, local APIC).
     public static let ramLimit: UInt64 = 0xC000_0000
+    /// Less cannot hold boot_params, the page tables, the kernel and its bss.
+    public static let minimumMemoryMiB = 32
 
     public struct Loaded: Equatable, Sendable {
         public let entry: UInt64
@@ -34,7 +36,9 @@ public enum LinuxBoot {
         guard cmdline.count < commandLineMax, !cmdline.contains(0) else {
             throw LinuxBootError.invalid("the kernel command line is \(cmdline.count) bytes; at most \(commandLineMax - 1), no NUL")
         }
-        guard memory.size >= 32 << 20 else { throw LinuxBootError.invalid("a Linux guest needs at least 32 MiB") }
+        guard memory.size >= minimumMemoryMiB << 20 else {
+            throw LinuxBootError.invalid("a Linux guest needs at least \(minimumMemoryMiB) MiB")
+        }
         var zeroPage = [UInt8](repeating: 0, count: 4096)
         let head = try kernel.bytes(at: 0, count: Int(min(kernel.size, 4)))
         let entry: UInt64, kernelEnd: UInt64

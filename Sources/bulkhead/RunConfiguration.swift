@@ -44,8 +44,6 @@ struct RunConfiguration {
     static let cmdlineMax = 3840
     static let appendMax = 2047
     static let hookTimeoutRange = 1...600_000
-    /// The worker's LinuxBoot refuses less (boot_params, page tables, the kernel and its bss).
-    static let linuxMemoryMinimum = 32
     static let defaultCmdline = "banner poweroff"
 
     let memoryMiB: Int
@@ -90,8 +88,8 @@ struct RunConfiguration {
                 }
                 try declare(initrd, "--initrd")
             }
-            guard memoryMiB >= Self.linuxMemoryMinimum else {
-                throw ConfigurationError("--memory \(memoryMiB)", "a Linux guest needs at least \(Self.linuxMemoryMinimum) MiB")
+            guard memoryMiB >= LinuxBoot.minimumMemoryMiB else {
+                throw ConfigurationError("--memory \(memoryMiB)", "a Linux guest needs at least \(LinuxBoot.minimumMemoryMiB) MiB")
             }
             if options.cmdline != nil {
                 throw ConfigurationError("--cmdline", "is for the test guest; a Linux kernel takes --append")
