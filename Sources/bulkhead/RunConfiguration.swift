@@ -194,16 +194,27 @@ struct RunConfiguration {
         case "stdout": console = .stdout
         case "none": console = .none
         case let path:
-            guard path.hasPrefix("/") else { throw ConfigurationError("--console \(path)", "expected stdout, none or an absolute path") }
+            // The parent opens (creates, truncates) it as root and the guest writes to it: like
+            // a rw disk, it must be plain storage reached without links (/proc/sys/kernel/
+            // core_pattern is a regular file too).
+            let item = "--console \(path)"
+            guard path.hasPrefix("/") else { throw ConfigurationError(item, "expected stdout, none or an absolute path") }
+            guard !path.utf8.contains(0), path.utf8.count < PATH_MAX else { throw ConfigurationError(item, "not a valid path") }
             let directory = String(path[..<path.lastIndex(of: "/")!])
             var info = stat()
             guard stat(directory.isEmpty ? "/" : directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
-                throw ConfigurationError("--console \(path)", "its directory does not exist")
+                throw ConfigurationError(item, "its directory does not exist")
             }
-            if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
-                throw ConfigurationError("--console \(path)", "exists and is not a regular file")
+            let exists = lstat(path, &info) == 0
+            info = try Self.linkFree(exists ? path : directory, item)
+            if exists && info.st_mode & S_IFMT != S_IFREG { throw ConfigurationError(item, "exists and is not a regular file") }
+            if let fileSystem = KernelFileSystem.name(of: directory.isEmpty ? "/" : directory) {
+                throw ConfigurationError(item, "is on \(fileSystem), a kernel interface, not storage")
             }
-            guard !seen.contains(path) else { throw ConfigurationError("--console \(path)", "is also declared as a guest file") }
+            guard access(exists ? path : (directory.isEmpty ? "/" : directory), W_OK) == 0 else {
+                throw ConfigurationError(item, "cannot be written (\(String(cString: strerror(errno))))")
+            }
+            guard !seen.contains(path) else { throw ConfigurationError(item, "is also declared as a guest file") }
             console = .file(path)
         }
 
@@ -274,16 +285,7 @@ struct RunConfiguration {
             throw ConfigurationError("\(flag) \(path)", "does not exist or cannot be reached (\(String(cString: strerror(errno))))")
         }
         // The helpers never follow a symbolic link (nor `..`); say so now, not at start-up.
-        var prefix = ""
-        for component in path.split(separator: "/") {
-            guard component != "..", component != "." else {
-                throw ConfigurationError("\(flag) \(path)", "has a . or .. component; declare the canonical path")
-            }
-            prefix += "/" + component
-            guard lstat(prefix, &info) == 0, info.st_mode & S_IFMT != S_IFLNK else {
-                throw ConfigurationError("\(flag) \(path)", "\(prefix) is a symbolic link; declare the real path")
-            }
-        }
+        info = try linkFree(path, "\(flag) \(path)")
         let type = info.st_mode & S_IFMT
         guard type == S_IFREG || (allowBlockDevice && type == S_IFBLK) else {
             throw ConfigurationError("\(flag) \(path)", allowBlockDevice ? "not a regular file or block device" : "not a regular file")
@@ -296,6 +298,24 @@ struct RunConfiguration {
         guard access(path, writable ? R_OK | W_OK : R_OK) == 0 else {
             throw ConfigurationError(
                 "\(flag) \(path)", "cannot be \(writable ? "read and written" : "read") (\(String(cString: strerror(errno))))")
+        }
+        return info
+    }
+
+    /// The lstat of the existing `path` once each component is checked: no `.` or `..`, no
+    /// symbolic link (which could lead into /proc, or anywhere the declaration did not say).
+    private static func linkFree(_ path: String, _ item: String) throws -> stat {
+        var info = stat()
+        guard lstat("/", &info) == 0 else { throw ConfigurationError(item, "cannot stat /") }
+        var prefix = ""
+        for component in path.split(separator: "/") {
+            guard component != "..", component != "." else {
+                throw ConfigurationError(item, "has a . or .. component; declare the canonical path")
+            }
+            prefix += "/" + component
+            guard lstat(prefix, &info) == 0, info.st_mode & S_IFMT != S_IFLNK else {
+                throw ConfigurationError(item, "\(prefix) is a symbolic link; declare the real path")
+            }
         }
         return info
     }

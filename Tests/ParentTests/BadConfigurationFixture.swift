@@ -57,6 +57,7 @@ final class BadConfigurationFixture {
         try write("noexec-hook", Data("#!/bin/sh\n".utf8))
         try manager.copyItem(atPath: "/usr/bin/true", toPath: files + "/program")
         try manager.createSymbolicLink(atPath: files + "/link.img", withDestinationPath: files + "/canary.img")
+        try manager.createSymbolicLink(atPath: files + "/dirlink", withDestinationPath: files + "/dir")
         guard mkfifo(files + "/fifo", 0o600) == 0 else { throw POSIXError(.init(rawValue: errno)!) }
         // Root writes anything its mode bits forbid; an immutable file it cannot write.
         guard Self.shell("chattr +i '\(files)/immutable.img'") == 0 else { throw CocoaError(.fileWriteNoPermission) }

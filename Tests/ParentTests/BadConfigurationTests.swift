@@ -181,6 +181,13 @@ import Testing
         .run(["--console", "$F/nodir/console.log"], configuration, "--console $F/nodir/console.log: its directory does not exist", without: [.console]),
         .run(["--console", "$F/fifo"], configuration, "--console $F/fifo: exists and is not a regular file", without: [.console]),
         .run(["--console", "$F/canary.img"], configuration, "--console $F/canary.img: is also declared as a guest file", without: [.console]),
+        // The parent opens the console as root for the guest to write: /proc/sys/kernel/core_pattern
+        // is a regular file too. (/proc/1/environ stands in for it: not writable even by mistake.)
+        .run(["--console", "/proc/1/environ"], configuration, "--console /proc/1/environ: is on proc, a kernel interface", without: [.console]),
+        .run(["--console", "$F/dirlink/console.log"], configuration, "--console $F/dirlink/console.log: $F/dirlink is a symbolic link", without: [.console]),
+        .run(["--console", "$F/link.img"], configuration, "--console $F/link.img: $F/link.img is a symbolic link", without: [.console]),
+        .run(["--console", "$F/dir/../console.log"], configuration, "--console $F/dir/../console.log: has a . or .. component", without: [.console]),
+        .run(["--console", "$F/immutable.img"], configuration, "--console $F/immutable.img: cannot be written", without: [.console]),
         .run(["--name", "a/b"], configuration, "--name a/b: expected 1 to 64 of A-Z a-z 0-9 _ . -", without: [.name]),
         .run(["--name", ".hidden"], configuration, "--name .hidden: expected", without: [.name]),
         .run(["--name", String(repeating: "n", count: 65)], configuration, "--name nnnn", without: [.name]),
