@@ -293,6 +293,9 @@ struct RunConfiguration {
         if let fileSystem = KernelFileSystem.name(of: path) {
             throw ConfigurationError("\(flag) \(path)", "is on \(fileSystem), a kernel interface, not storage")
         }
+        if writable, type == S_IFBLK, let use = HostBlockDevice.use(of: info.st_rdev) {
+            throw ConfigurationError("\(flag) \(path)", "\(use) on the host; declare it readonly or use another device")
+        }
         // access(2) as well as stat: an immutable file or a read-only mount refuses writing
         // even to root, and the helper would only find out at start-up.
         guard access(path, writable ? R_OK | W_OK : R_OK) == 0 else {

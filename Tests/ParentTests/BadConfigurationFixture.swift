@@ -77,12 +77,25 @@ final class BadConfigurationFixture {
     }
 
     /// `$F` → the files directory, `$SPY` → the spy directory, `$TAP` → the tap name,
-    /// `$NAME` → the VM name, `$UIDS` → the worker's uid range.
+    /// `$NAME` → the VM name, `$UIDS` → the worker's uid range, `$ROOTDEV` → the block device
+    /// mounted on / (`no-block-device-under-/` where there is none: that row then fails).
     func substitute(_ text: String) -> String {
         text.replacingOccurrences(of: "$F", with: files).replacingOccurrences(of: "$SPY", with: spy)
             .replacingOccurrences(of: "$TAP", with: tap).replacingOccurrences(of: "$NAME", with: name)
             .replacingOccurrences(of: "$UIDS", with: uids)
+            .replacingOccurrences(of: "$ROOTDEV", with: Self.rootDevice ?? "no-block-device-under-/")
     }
+
+    /// The /dev node of the block device the root file system is on.
+    static let rootDevice: String? = {
+        var root = stat()
+        guard stat("/", &root) == 0 else { return nil }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/dev")) ?? []
+        return names.sorted().map { "/dev/" + $0 }.first { path in
+            var info = stat()
+            return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFBLK && info.st_rdev == root.st_dev
+        }
+    }()
 
     /// From now on every event in `files` and `runtime` is recorded.
     func startWatching() throws { watch = try FileWatch([files, runtime]) }

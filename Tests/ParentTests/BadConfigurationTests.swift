@@ -133,6 +133,8 @@ import Testing
         .run(["--disk", "/proc/1/environ,readonly"], configuration, "--disk /proc/1/environ: is on proc, a kernel interface"),
         .run(["--disk", "/sys/power/state,readonly"], configuration, "--disk /sys/power/state: is on sysfs, a kernel interface"),
         .run(["--disk", longPath], configuration, "not a valid path"),
+        // The host's own root file system's device, read-write: the guest would write under it.
+        .run(["--disk", "$ROOTDEV"], configuration, "--disk $ROOTDEV: is mounted on / on the host"),
         .run(["--disk", "$F/other.img,fast"], configuration, "--disk $F/other.img,fast: expected PATH[,readonly]"),
         .run(["--disk", "$F/other.img,readonly,readonly"], configuration, "expected PATH[,readonly]"),
         .run(["--disk", "$F/other.img", "--disk", "$F/other.img,readonly"], configuration, "--disk $F/other.img: declared twice"),
