@@ -13,8 +13,8 @@ enum HostBlockDevice {
         if let holder = VMRegistry.directoryNames(sysfs + "/holders").first { return "held by \(holder)" }
         var devices = [(number, "")]
         for name in VMRegistry.directoryNames(sysfs) where ProcFS.read("\(sysfs)/\(name)/partition") != nil {
-            if let partition = ProcFS.read("\(sysfs)/\(name)/dev") {
-                devices.append((partition.trimmingCharacters(), "partition \(name) "))
+            if let partition = ProcFS.read("\(sysfs)/\(name)/dev")?.split(separator: "\n").first {
+                devices.append((String(partition), "partition \(name) "))
             }
         }
         // mountinfo: ID PARENT MAJOR:MINOR ROOT MOUNTPOINT …
@@ -29,10 +29,4 @@ enum HostBlockDevice {
     /// glibc's major()/minor() are macros: the bits of a dev_t (sys/sysmacros.h).
     static func major(_ device: dev_t) -> UInt64 { (UInt64(device) >> 8) & 0xfff | (UInt64(device) >> 32) & ~0xfff }
     static func minor(_ device: dev_t) -> UInt64 { UInt64(device) & 0xff | (UInt64(device) >> 12) & ~0xff }
-}
-
-extension String {
-    fileprivate func trimmingCharacters() -> String {
-        String(self.drop { $0 == " " || $0 == "\n" }.reversed().drop { $0 == " " || $0 == "\n" }.reversed())
-    }
 }
