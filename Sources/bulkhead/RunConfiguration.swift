@@ -168,8 +168,12 @@ struct RunConfiguration {
                 throw ConfigurationError("--hook \(text)", "hook names are 1-64 bytes of [A-Za-z0-9_.-]")
             }
             guard !hooks.contains(where: { $0.name == name }) else { throw ConfigurationError("--hook \(name)", "declared twice") }
-            try Self.existingFile(program, "--hook \(name)")
+            let info = try Self.existingFile(program, "--hook \(name)")
             guard access(program, X_OK) == 0 else { throw ConfigurationError("--hook \(name)=\(program)", "not executable") }
+            // The exec helper refuses it too (DeclaredHooks), but only once it has started.
+            guard info.st_mode & 0o022 == 0 else {
+                throw ConfigurationError("--hook \(name)=\(program)", "is group- or world-writable; anyone could change what runs")
+            }
             hooks.append(Hook(name: name, program: program, arguments: []))
         }
         for text in options.hookArguments {
@@ -179,7 +183,12 @@ struct RunConfiguration {
                 throw ConfigurationError("--hook-arg \(text)", "no hook named \(name) is declared (--hook \(name)=PROGRAM)")
             }
             let argument = String(text[text.index(after: eq)...])
-            guard !argument.utf8.contains(0) else { throw ConfigurationError("--hook-arg \(name)", "contains NUL") }
+            guard !argument.utf8.contains(0), argument.utf8.count <= HookArguments.maximumFixedLength else {
+                throw ConfigurationError("--hook-arg \(name)", "at most \(HookArguments.maximumFixedLength) bytes, no NUL")
+            }
+            guard hooks[index].arguments.count < HookArguments.maximumFixedCount else {
+                throw ConfigurationError("--hook-arg \(name)", "at most \(HookArguments.maximumFixedCount) arguments per hook")
+            }
             hooks[index].arguments.append(argument)
         }
         self.hooks = hooks

@@ -56,6 +56,8 @@ final class BadConfigurationFixture {
         try write("immutable.img", Data(count: 4096))
         try write("noexec-hook", Data("#!/bin/sh\n".utf8))
         try manager.copyItem(atPath: "/usr/bin/true", toPath: files + "/program")
+        try manager.copyItem(atPath: "/usr/bin/true", toPath: files + "/world-writable-hook")
+        chmod(files + "/world-writable-hook", 0o777)
         try manager.createSymbolicLink(atPath: files + "/link.img", withDestinationPath: files + "/canary.img")
         try manager.createSymbolicLink(atPath: files + "/dirlink", withDestinationPath: files + "/dir")
         guard mkfifo(files + "/fifo", 0o600) == 0 else { throw POSIXError(.init(rawValue: errno)!) }

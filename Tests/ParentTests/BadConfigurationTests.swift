@@ -177,6 +177,9 @@ import Testing
         .run(["--hook", "bad name=/usr/bin/true"], configuration, "hook names are 1-64 bytes"),
         .run(["--hook", "up=/usr/bin/true", "--hook", "up=/usr/bin/false"], configuration, "--hook up: declared twice"),
         .run(["--hook-arg", "down=x"], configuration, "--hook-arg down=x: no hook named down is declared"),
+        .run(["--hook", "up=$F/world-writable-hook"], configuration, "--hook up=$F/world-writable-hook: is group- or world-writable"),
+        .run(["--hook", "up=/usr/bin/true", "--hook-arg", "up=" + String(repeating: "a", count: 4097)], configuration, "--hook-arg up: at most 4096 bytes"),
+        .run(["--hook", "up=/usr/bin/true"] + Array(repeating: ["--hook-arg", "up=x"], count: 65).flatMap { $0 }, configuration, "--hook-arg up: at most 64 arguments"),
 
         // Console, name, helpers, services.
         .run(["--console", "relative.log"], configuration, "--console relative.log: expected stdout, none or an absolute path", without: [.console]),
