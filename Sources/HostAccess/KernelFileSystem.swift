@@ -2,10 +2,11 @@ import CShim
 import SystemPackage
 
 /// File systems that are interfaces to the kernel rather than storage: a "disk" or "kernel"
-/// there would let the guest read or write kernel state (a rw disk at /sys/power/state, a
-/// read-only one at /proc/PID/environ) through the block helper, which holds
-/// CAP_DAC_OVERRIDE. The block helper refuses to declare such a file (`DeclaredFiles`), and
-/// `bulkhead run` refuses it at validation, before anything starts.
+/// there hands the guest kernel state — what any account may read (/proc/kallsyms,
+/// /proc/PID/environ of a process running as the helper's user, /sys/firmware/…) or, run
+/// with more rights, write (/sys/power/state, /proc/sys/kernel/core_pattern). The block
+/// helper refuses to declare such a file (`DeclaredFiles`), and `bulkhead run` refuses it, and
+/// a `--console` there, at validation, before anything starts.
 public enum KernelFileSystem {
     /// statfs f_type values from linux/magic.h.
     static let names: [Int: String] = [

@@ -115,8 +115,8 @@ extension HostAccessSuite {
             }
         }
 
-        /// A regular file on proc or sysfs is kernel state, not a disk: with CAP_DAC_OVERRIDE a
-        /// rw declaration of /sys/power/state would let the guest suspend the host.
+        /// A regular file on proc or sysfs is kernel state, not a disk (a rw /sys/power/state,
+        /// served with enough rights, would let the guest suspend the host).
         @Test(arguments: [("/proc/1/environ", FileAccess.readOnly, "proc"), ("/sys/power/state", .readWrite, "sysfs")])
         func blockRefusesFilesOnKernelInterfaces(path: String, access: FileAccess, fileSystem: String) throws {
             let refused = refusal(FileRefusal.self) { _ = try DeclaredFiles([FileDeclaration(path: path, access: access)]) }

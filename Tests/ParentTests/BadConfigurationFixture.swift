@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 
 /// One bad-configuration row's own world, so that "nothing was started, opened or left
 /// behind" can be observed rather than assumed:
@@ -61,6 +62,9 @@ final class BadConfigurationFixture {
         try manager.createSymbolicLink(atPath: files + "/link.img", withDestinationPath: files + "/canary.img")
         try manager.createSymbolicLink(atPath: files + "/dirlink", withDestinationPath: files + "/dir")
         guard mkfifo(files + "/fifo", 0o600) == 0 else { throw POSIXError(.init(rawValue: errno)!) }
+        // The rw disks a run would get to: the helper account must be able to write them, or
+        // the parent refuses them for that (HelperUserAccess) instead of for the row's item.
+        for disk in ["canary.img", "other.img", "immutable.img"] { HelperUserFiles.grant(files + "/" + disk) }
         // Root writes anything its mode bits forbid; an immutable file it cannot write.
         guard Self.shell("chattr +i '\(files)/immutable.img'") == 0 else { throw CocoaError(.fileWriteNoPermission) }
         for executable in Self.spiedExecutables {
