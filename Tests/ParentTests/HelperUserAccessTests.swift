@@ -102,7 +102,10 @@ import TestSupport
         let kernelRefused = try ParentRun.run(["check", "--kernel", kernel, "--initrd", initrd])
         #expect(kernelRefused.status == 65 && kernelRefused.errors.contains("--kernel \(kernel): "), "\(kernelRefused.errors)")
         // A service's own account opens the files then (README "Deployment"): nothing to check here.
-        let connected = try ParentRun.run(["check", "--connect", "block=/run/bulkhead/bh-no-such.sock", "--kernel", kernel])
+        // (--connect must name a socket; `check` never connects, so a bare socket inode will do.)
+        let service = directory + "/block.sock"
+        #expect(mknod(service, S_IFSOCK | 0o600, 0) == 0)
+        let connected = try ParentRun.run(["check", "--connect", "block=\(service)", "--kernel", kernel])
         #expect(connected.status == 0, "\(connected.errors)")
     }
 
