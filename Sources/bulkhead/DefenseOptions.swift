@@ -13,6 +13,6 @@ struct DefenseOptions: ParsableArguments {
             """)
     var user: String = "bulkhead"
 
-    @Option(parsing: .unconditional, help: "As root: the worker's uid (and gid) is the lowest of FIRST-LAST no running VM holds.")
+    @Option(help: "As root: the worker's uid (and gid) is the lowest of FIRST-LAST no running VM holds.")
     var uidRange: String = "200000-265535"
 }

@@ -4,12 +4,10 @@ import ArgumentParser
 /// trusted: `RunConfiguration` validates all of it (numbers are taken as text so that a bad
 /// one is a configuration error, exit 65, naming the item, like every other).
 struct RunOptions: ParsableArguments {
-    // Numbers are parsed .unconditional: `--cpus -1` is the value -1 (refused, exit 65),
-    // not a missing value followed by an unknown option.
-    @Option(parsing: .unconditional, help: "Guest memory in MiB (4...3072; at least 32 with --kernel).")
+    @Option(help: "Guest memory in MiB (4...3072; at least 32 with --kernel).")
     var memory: String = "64"
 
-    @Option(parsing: .unconditional, help: "Number of vCPUs (1...32).")
+    @Option(help: "Number of vCPUs (1...32).")
     var cpus: String = "1"
 
     @Option(help: "The test guest's steps (Guest/README.md), e.g. \"banner cpus poweroff\".")
@@ -39,7 +37,7 @@ struct RunOptions: ParsableArguments {
     @Option(name: .customLong("hook-arg"), help: "One fixed argument for a declared hook, NAME=ARG (repeatable, in order).")
     var hookArguments: [String] = []
 
-    @Option(parsing: .unconditional, help: "Hook time limit in milliseconds (1...600000).")
+    @Option(help: "Hook time limit in milliseconds (1...600000).")
     var hookTimeoutMs: String?
 
     @Option(help: "Where the guest's serial console goes: stdout, none, or an absolute FILE.")

@@ -222,12 +222,14 @@ import Testing
     }
 
     @Test func aStartThatFailsAfterTheCgroupWasMadeRemovesIt() throws {
-        // The cgroup exists before any child: here the block service cannot be reached.
+        // The cgroup exists before any child: here the block service cannot be reached (a
+        // socket inode nothing listens on: validation only asks that it be a socket).
         let name = DefenseRun.uniqueName("fail")
         let directory = try Self.directory(name)
-        let end = try DefenseRun(
-            name: name, ["--disk", Self.disk(), "--connect", "block=/tmp/bulkhead-no-such-\(getpid()).sock", "--cmdline", "poweroff"]
-        ).finish()
+        let service = "/tmp/bulkhead-no-such-\(getpid()).sock"
+        #expect(mknod(service, S_IFSOCK | 0o600, 0) == 0)
+        defer { unlink(service) }
+        let end = try DefenseRun(name: name, ["--disk", Self.disk(), "--connect", "block=\(service)", "--cmdline", "poweroff"]).finish()
         #expect(end.status == 69, "\(end.errors)")
         #expect(end.errors.contains("cannot connect"), "\(end.errors)")
         #expect(!FileManager.default.fileExists(atPath: directory))
