@@ -6,13 +6,16 @@ directly with /dev/kvm as an fd, no parent, no helpers).
 usage: Benchmarks/ParentStart/first-byte.py [BUILD_DIR] [RUNS]   (default .build/release, 20)
 Build first: swift build -c release --product bulkhead --product bulkhead-worker ... (or plain
 `swift build -c release`). The medians also go out as RESULT lines for Benchmarks/report.py."""
-import os, statistics, subprocess, sys, tempfile, time
+import os, pwd, statistics, subprocess, sys, tempfile, time
 
 build = sys.argv[1] if len(sys.argv) > 1 else ".build/release"
 runs = int(sys.argv[2]) if len(sys.argv) > 2 else 20
 disk = tempfile.NamedTemporaryFile(prefix="bulkhead-first-byte-", suffix=".img", dir="/tmp")
 disk.truncate(1 << 20)
 disk.flush()
+if os.geteuid() == 0:  # the block helper opens it as the helpers' account (README "Security model")
+    account = pwd.getpwnam("bulkhead")
+    os.chown(disk.name, account.pw_uid, account.pw_gid)
 
 
 def first_byte(argv, pass_fds=(), env=None):
