@@ -59,6 +59,7 @@ struct LaunchPlan {
             guard access(path, X_OK) == 0 else {
                 throw ConfigurationError(path, "not found or not executable (--helpers DIR names where the executables are)")
             }
+            if geteuid() == 0 { try TrustedExecutable.check(path) }
         }
 
         var arguments = ["--kvm-fd", "\(WorkerFD.kvm)", "--report-fd", "\(WorkerFD.report)", "--status-fd", "\(WorkerFD.status)"]

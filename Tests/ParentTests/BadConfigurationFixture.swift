@@ -75,6 +75,16 @@ final class BadConfigurationFixture {
                 toFile: path, atomically: false, encoding: .utf8)
             chmod(path, 0o755)
         }
+        // The same spies where another user could replace them: a directory anyone may write,
+        // and one whose worker belongs to `nobody` (as root, refused before anything runs).
+        for (directory, mode) in [(root + "/open-spy", mode_t(0o777)), (root + "/foreign-spy", mode_t(0o755))] {
+            try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            chmod(directory, mode)
+            for executable in Self.spiedExecutables {
+                try manager.copyItem(atPath: spy + "/" + executable, toPath: directory + "/" + executable)
+            }
+        }
+        chown(root + "/foreign-spy/bulkhead-worker", 65_534, 65_534)
     }
 
     deinit {
@@ -86,7 +96,10 @@ final class BadConfigurationFixture {
     /// `$NAME` → the VM name, `$UIDS` → the worker's uid range, `$ROOTDEV` → the block device
     /// mounted on / (`no-block-device-under-/` where there is none: that row then fails).
     func substitute(_ text: String) -> String {
-        text.replacingOccurrences(of: "$F", with: files).replacingOccurrences(of: "$SPY", with: spy)
+        // The longer placeholders first: `$F` is a prefix of `$FOREIGNSPY`.
+        text.replacingOccurrences(of: "$FOREIGNSPY", with: root + "/foreign-spy")
+            .replacingOccurrences(of: "$OPENSPY", with: root + "/open-spy")
+            .replacingOccurrences(of: "$F", with: files).replacingOccurrences(of: "$SPY", with: spy)
             .replacingOccurrences(of: "$TAP", with: tap).replacingOccurrences(of: "$NAME", with: name)
             .replacingOccurrences(of: "$UIDS", with: uids)
             .replacingOccurrences(of: "$ROOTDEV", with: Self.rootDevice ?? "no-block-device-under-/")

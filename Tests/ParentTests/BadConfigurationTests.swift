@@ -207,6 +207,8 @@ import Testing
         .run(["--name", String(repeating: "n", count: 65)], configuration, "--name nnnn", without: [.name]),
         .run(["--helpers", "$F/missing-dir"], configuration, "--helpers $F/missing-dir: not an absolute path to a directory", without: [.helpers]),
         .run(["--helpers", "$F"], configuration, "$F/bulkhead-worker: not found or not executable", without: [.helpers]),
+        .run(["--helpers", "$OPENSPY"], configuration, "-spy is writable by its group or others (mode 777)", without: [.helpers]),
+        .run(["--helpers", "$FOREIGNSPY"], configuration, "/bulkhead-worker is owned by uid 65534, not root", without: [.helpers]),
         .run(["--connect", "block=relative.sock"], configuration, "--connect block=relative.sock: expected an absolute socket path"),
         .run(["--connect", "worker=/run/x.sock"], configuration, "--connect worker=/run/x.sock: expected block=SOCKET"),
         .run(["--connect", "block=$F/canary.img"], configuration, "--connect block=$F/canary.img: $F/canary.img is not a socket"),
