@@ -8,6 +8,8 @@ let package = Package(
     products: [
         .executable(name: "bulkhead", targets: ["bulkhead"]),
         .library(name: "Sandbox", targets: ["Sandbox"]),
+        // For the libFuzzer package in Fuzzing/ (its own build: `make fuzz`).
+        .library(name: "FuzzEntries", targets: ["FuzzEntries"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -43,11 +45,15 @@ let package = Package(
         .target(name: "Cgroup", dependencies: ["CShim", "ProcessInspection"], path: "Sources/Cgroup"),
         .testTarget(name: "DefenseTests", dependencies: ["ProcessInspection", "Cgroup", "TestSupport"], path: "Tests/DefenseTests"),
 
+        // The values `bulkhead run` options take, parsed without touching the file system.
+        .target(name: "RunSpecs", dependencies: ["BulkheadProtocol"], path: "Sources/RunSpecs"),
+
         // The `bulkhead` command line.
         .executableTarget(
             name: "bulkhead",
             dependencies: [
                 "Sandbox",
+                "RunSpecs",
                 "BulkheadProtocol",
                 "CShim",
                 "HostAccess",
@@ -139,7 +145,7 @@ let package = Package(
         .target(
             name: "HelperSupport",
             dependencies: [
-                "BulkheadProtocol", "Sandbox", "CShim", "ProcessDefense", "JournalLog",
+                "BulkheadProtocol", "Sandbox", "CShim", "ProcessDefense", "JournalLog", "HostAccess",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Helpers/Support"),
@@ -176,5 +182,17 @@ let package = Package(
         .testTarget(
             name: "HelperTests", dependencies: ["BulkheadProtocol", "HelperSupport", "CShim", "TestSupport"],
             path: "Tests/HelperTests"),
+
+        // Hostile input (issue 9): one entry per input surface, called by the libFuzzer
+        // targets in Fuzzing/ and by FuzzInputTests, which replays every committed input
+        // under Tests/FuzzInputs (seeds and crash reproducers).
+        .target(
+            name: "FuzzEntries",
+            dependencies: [
+                "BulkheadProtocol", "HostAccess", "KVM", "Devices", "HelperSupport", "RunSpecs", "Sandbox",
+                "ProcessInspection",
+            ],
+            path: "Tests/FuzzEntries"),
+        .testTarget(name: "FuzzInputTests", dependencies: ["FuzzEntries"], path: "Tests/FuzzInputTests"),
     ]
 )

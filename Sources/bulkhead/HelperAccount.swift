@@ -1,4 +1,5 @@
 import Glibc
+import RunSpecs
 
 /// The `--user` account the helpers become when `bulkhead run` starts as root (DESIGN.md §7):
 /// its uid and primary gid, and no supplementary groups.

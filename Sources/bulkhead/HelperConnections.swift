@@ -1,5 +1,6 @@
 import BulkheadProtocol
 import Glibc
+import RunSpecs
 import SystemPackage
 
 /// `bulkhead run --connect block=SOCKET,net=SOCKET,exec=SOCKET` (any subset): the parent
@@ -7,25 +8,16 @@ import SystemPackage
 /// spawning them. A service serves what its own config declares; the VM's `--disk`, `--net`
 /// and `--hook` declarations must be among them, or the service refuses the request.
 enum HelperConnections {
-    /// `KIND=/abs/socket` pairs, each kind once.
+    /// `--connect`: the pairs `ConnectSpec` accepts, each path an existing socket (stat only:
+    /// the service is connected to at start-up, after validation).
     static func parse(_ text: String?) throws -> [HelperKind: String] {
-        guard let text else { return [:] }
-        var result: [HelperKind: String] = [:]
-        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
-            guard let eq = item.firstIndex(of: "="), let kind = HelperKind(rawValue: String(item[..<eq])),
-                [.block, .net, .exec].contains(kind)
-            else { throw ConfigurationError("--connect \(item)", "expected block=SOCKET, net=SOCKET or exec=SOCKET") }
-            let path = String(item[item.index(after: eq)...])
-            guard path.hasPrefix("/"), path.utf8.count < 108 else {
-                throw ConfigurationError("--connect \(item)", "expected an absolute socket path (under 108 bytes)")
-            }
-            guard result[kind] == nil else { throw ConfigurationError("--connect \(kind.rawValue)", "given twice") }
-            // stat only: the service is connected to at start-up, after validation.
+        let result = try ConnectSpec.parse(text)
+        for kind in [HelperKind.block, .net, .exec] {
+            guard let path = result[kind] else { continue }
             var info = stat()
             guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK else {
-                throw ConfigurationError("--connect \(item)", "\(path) is not a socket (is the service's .socket unit started?)")
+                throw ConfigurationError("--connect \(kind.rawValue)=\(path)", "\(path) is not a socket (is the service's .socket unit started?)")
             }
-            result[kind] = path
         }
         return result
     }

@@ -1,5 +1,6 @@
 import CShim
 import Glibc
+import RunSpecs
 
 /// Before anything starts, as root: may the block helper's user open each declared file?
 /// The block helper holds no capability (DESIGN.md §7): once it is the `--user` account it

@@ -2,6 +2,7 @@ import BulkheadProtocol
 import Cgroup
 import Glibc
 import JSONText
+import RunSpecs
 import Sandbox
 
 /// What a run starts, in order: the helpers that have something to serve, then the worker.

@@ -2,6 +2,7 @@ import ArgumentParser
 import CShim
 import Cgroup
 import Glibc
+import RunSpecs
 import Sandbox
 
 /// `bulkhead run [options]`: validate, apply the policy, start the helpers and the worker,

@@ -2,6 +2,7 @@ import BulkheadProtocol
 import Glibc
 import HostAccess
 import KVM
+import RunSpecs
 import Sandbox
 
 /// A `bulkhead run` configuration after validation: every number in range, every path
@@ -66,8 +67,8 @@ struct RunConfiguration {
 
     init(_ options: RunOptions) throws {
         connect = try HelperConnections.parse(options.connect)
-        memoryMiB = try Self.number(options.memory, "--memory", Self.memoryRange)
-        cpus = try Self.number(options.cpus, "--cpus", Self.cpuRange)
+        memoryMiB = try NumberOption.parse(options.memory, "--memory", Self.memoryRange)
+        cpus = try NumberOption.parse(options.cpus, "--cpus", Self.cpuRange)
         guard let mode = FilterMode(rawValue: options.seccomp) else {
             throw ConfigurationError("--seccomp \(options.seccomp)", "expected kill, trap, log or none")
         }
@@ -112,46 +113,17 @@ struct RunConfiguration {
 
         var disks: [Disk] = []
         for text in options.disks {
-            var parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            let path = parts.removeFirst()
-            var readOnly = false
-            for flag in parts {
-                guard flag == "readonly", !readOnly else {
-                    throw ConfigurationError("--disk \(text)", "expected PATH[,readonly]")
-                }
-                readOnly = true
-            }
-            try Self.existingFile(path, "--disk", allowBlockDevice: true, writable: !readOnly)
-            try declare(path, "--disk")
-            disks.append(Disk(path: path, readOnly: readOnly))
+            let disk = try DiskSpec(parsing: text)
+            try Self.existingFile(disk.path, "--disk", allowBlockDevice: true, writable: !disk.readOnly)
+            try declare(disk.path, "--disk")
+            disks.append(Disk(path: disk.path, readOnly: disk.readOnly))
         }
         self.disks = disks
 
         var nets: [NetDevice] = []
         for text in options.nets {
-            var tap: String?
-            var mac: String?
-            for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-                if part.hasPrefix("tap="), tap == nil {
-                    tap = String(part.dropFirst(4))
-                } else if part.hasPrefix("mac="), mac == nil {
-                    mac = String(part.dropFirst(4))
-                } else {
-                    throw ConfigurationError("--net \(text)", "expected tap=NAME[,mac=MAC]")
-                }
-            }
-            guard let tap else { throw ConfigurationError("--net \(text)", "names no tap (tap=NAME)") }
-            guard Self.isValidTapName(tap) else {
-                throw ConfigurationError("--net tap=\(tap)", "not a valid interface name (1-15 bytes of [A-Za-z0-9_.-])")
-            }
-            if let mac {
-                guard let octets = Self.macOctets(mac) else {
-                    throw ConfigurationError("--net mac=\(mac)", "expected six hex octets like 52:54:00:12:34:56")
-                }
-                guard octets[0] & 1 == 0, octets != [0, 0, 0, 0, 0, 0] else {
-                    throw ConfigurationError("--net mac=\(mac)", "must be a unicast, non-zero address")
-                }
-            }
+            let net = try NetSpec(parsing: text)
+            let (tap, mac) = (net.tap, net.mac)
             guard !nets.contains(where: { $0.tap == tap }) else { throw ConfigurationError("--net tap=\(tap)", "declared twice") }
             if let mac, nets.contains(where: { $0.mac?.lowercased() == mac.lowercased() }) {
                 throw ConfigurationError("--net mac=\(mac)", "used by two devices")
@@ -162,11 +134,8 @@ struct RunConfiguration {
 
         var hooks: [Hook] = []
         for text in options.hooks {
-            guard let eq = text.firstIndex(of: "=") else { throw ConfigurationError("--hook \(text)", "expected NAME=/abs/program") }
-            let name = String(text[..<eq]), program = String(text[text.index(after: eq)...])
-            guard Self.isValidHookName(name) else {
-                throw ConfigurationError("--hook \(text)", "hook names are 1-64 bytes of [A-Za-z0-9_.-]")
-            }
+            let spec = try HookSpec(parsing: text)
+            let (name, program) = (spec.name, spec.program)
             guard !hooks.contains(where: { $0.name == name }) else { throw ConfigurationError("--hook \(name)", "declared twice") }
             let info = try Self.existingFile(program, "--hook \(name)")
             guard access(program, X_OK) == 0 else { throw ConfigurationError("--hook \(name)=\(program)", "not executable") }
@@ -177,12 +146,11 @@ struct RunConfiguration {
             hooks.append(Hook(name: name, program: program, arguments: []))
         }
         for text in options.hookArguments {
-            guard let eq = text.firstIndex(of: "=") else { throw ConfigurationError("--hook-arg \(text)", "expected NAME=ARG") }
-            let name = String(text[..<eq])
+            let spec = try HookArgumentSpec(parsing: text)
+            let (name, argument) = (spec.name, spec.argument)
             guard let index = hooks.firstIndex(where: { $0.name == name }) else {
                 throw ConfigurationError("--hook-arg \(text)", "no hook named \(name) is declared (--hook \(name)=PROGRAM)")
             }
-            let argument = String(text[text.index(after: eq)...])
             guard !argument.utf8.contains(0), argument.utf8.count <= HookArguments.maximumFixedLength else {
                 throw ConfigurationError("--hook-arg \(name)", "at most \(HookArguments.maximumFixedLength) bytes, no NUL")
             }
@@ -194,7 +162,7 @@ struct RunConfiguration {
         self.hooks = hooks
         if let timeout = options.hookTimeoutMs {
             guard !hooks.isEmpty else { throw ConfigurationError("--hook-timeout-ms", "no hook is declared") }
-            hookTimeoutMs = try Self.number(timeout, "--hook-timeout-ms", Self.hookTimeoutRange)
+            hookTimeoutMs = try NumberOption.parse(timeout, "--hook-timeout-ms", Self.hookTimeoutRange)
         } else {
             hookTimeoutMs = nil
         }
@@ -274,13 +242,6 @@ struct RunConfiguration {
         }
     }
 
-    private static func number(_ text: String, _ flag: String, _ range: ClosedRange<Int>) throws -> Int {
-        guard let n = Int(text), range.contains(n) else {
-            throw ConfigurationError("\(flag) \(text)", "expected a number in \(range.lowerBound)...\(range.upperBound)")
-        }
-        return n
-    }
-
     /// An absolute path to an existing regular file (or block device, for disks) on storage,
     /// readable (and writable, for a rw disk) by this process; its stat.
     @discardableResult
@@ -330,30 +291,6 @@ struct RunConfiguration {
             }
         }
         return info
-    }
-
-    /// Linux interface names: 1...15 bytes (IFNAMSIZ - 1); we allow only [A-Za-z0-9_.-].
-    static func isValidTapName(_ name: String) -> Bool {
-        (1...15).contains(name.utf8.count) && name != "." && name != ".." && name.utf8.allSatisfy(isNameByte)
-    }
-
-    static func isValidHookName(_ name: String) -> Bool {
-        (1...64).contains(name.utf8.count) && name.utf8.allSatisfy(isNameByte)
-    }
-
-    private static func isNameByte(_ b: UInt8) -> Bool {
-        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x2E || b == 0x2D
-    }
-
-    static func macOctets(_ text: String) -> [UInt8]? {
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 6 else { return nil }
-        var octets: [UInt8] = []
-        for part in parts {
-            guard part.count == 2, let value = UInt8(part, radix: 16) else { return nil }
-            octets.append(value)
-        }
-        return octets
     }
 
     /// A file the block helper is declared: the kernel and initrd (read-only), then each disk.

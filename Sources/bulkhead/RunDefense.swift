@@ -1,4 +1,5 @@
 import Glibc
+import RunSpecs
 
 /// `bulkhead run`'s part of DESIGN.md §7, before anything starts: register the VM
 /// (VMRegistry) and, as root, choose who each child becomes. The children do the work
@@ -25,7 +26,7 @@ struct RunDefense {
             identities = [:]
             return
         }
-        let uids = try Self.range(options.uidRange)
+        let uids = try UIDRange.parse(options.uidRange)
         let account = try HelperAccount(named: options.user)
         let (helperUID, helperGID) = (account.uid, account.gid)
         guard !uids.contains(helperUID) else {
@@ -36,14 +37,5 @@ struct RunDefense {
         self.registration = registration
         let helper = "\(helperUID):\(helperGID)"
         identities = ["worker": "\(workerUID):\(workerUID)", "block": helper, "net": helper, "exec": helper]
-    }
-
-    /// `FIRST-LAST`, 1000 ≤ FIRST ≤ LAST < 2^32 - 1.
-    static func range(_ text: String) throws -> ClosedRange<UInt32> {
-        let parts = text.split(separator: "-")
-        guard parts.count == 2, let first = UInt32(parts[0]), let last = UInt32(parts[1]), first >= 1000, first <= last,
-            last < UInt32.max
-        else { throw ConfigurationError("--uid-range \(text)", "expected FIRST-LAST with 1000 <= FIRST <= LAST") }
-        return first...last
     }
 }

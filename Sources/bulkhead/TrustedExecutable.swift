@@ -1,4 +1,5 @@
 import Glibc
+import RunSpecs
 
 /// As root, `bulkhead run` starts its worker and helpers from `--helpers DIR` (or beside
 /// itself) before anything is confined: a program another user could replace — or a

@@ -1,6 +1,7 @@
 import Cgroup
 import Glibc
 import ProcessInspection
+import RunSpecs
 
 /// The runtime registry of running VMs (DESIGN.md §7, `bulkhead status`): one directory per VM,
 /// `/run/bulkhead/NAME/` (BULKHEAD_RUNTIME_DIR overrides the root, for tests), holding one
@@ -81,14 +82,8 @@ struct VMRegistry {
         getenv("BULKHEAD_RUNTIME_DIR").map { String(cString: $0) } ?? "/run/bulkhead"
     }
 
-    /// `[A-Za-z0-9_.-]{1,64}`, and not `.` or `..` or hidden (a leading dot is the registry's own).
-    static func isValidName(_ name: String) -> Bool {
-        guard (1...64).contains(name.utf8.count), name.first != "." else { return false }
-        return name.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == 0x5F || byte == 0x2E || byte == 0x2D
-        }
-    }
+    /// `[A-Za-z0-9_.-]{1,64}`, not starting with a dot (`Names.isValidVMName`).
+    static func isValidName(_ name: String) -> Bool { Names.isValidVMName(name) }
 
     /// Field 22 of /proc/PID/stat (start time in clock ticks since boot), nil when gone or a zombie.
     static func startTime(of pid: Int32) -> UInt64? {

@@ -1,0 +1,13 @@
+/// A configuration `bulkhead run` or `check` refuses before anything starts (exit 65).
+/// `item` is the option or value at fault, as the operator typed it.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let item: String
+    public let reason: String
+
+    public init(_ item: String, _ reason: String) {
+        self.item = item
+        self.reason = reason
+    }
+
+    public var description: String { "\(item): \(reason)" }
+}
