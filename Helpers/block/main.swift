@@ -8,17 +8,7 @@ import HostAccess
 
 let helper = Helper(program: "bulkhead-block", role: .block, kind: .block, options: ["--file"])
 helper.run { arguments in
-    var declarations: [FileDeclaration] = []
-    for value in arguments["--file"] {
-        guard let (access, path) = HelperArguments.split(value, at: ":"),
-            let declared = FileAccess(rawValue: HelperArguments.text(access))
-        else {
-            throw HelperArguments.Problem(
-                "--file \(HelperArguments.quoted(value)): expected ro:/absolute/path or rw:/absolute/path")
-        }
-        declarations.append(FileDeclaration(path: path, access: declared))
-    }
-    let files = try DeclaredFiles(declarations)
+    let files = try DeclaredFiles(FileOptions.declarations(arguments))
     return { request in
         let open = try request.decode(BlockOpenRequest.self)
         let opened: OpenedFile
