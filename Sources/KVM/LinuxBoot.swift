@@ -172,6 +172,10 @@ enum BzImage {
         let kernelOffset = (setupSectors + 1) * 512
         guard kernelOffset < image.size else { throw LinuxBootError.truncated("setup sectors run past the end of the file") }
         let kernelSize = image.size - kernelOffset
+        // The 64-bit entry is 0x200 into the protected-mode kernel: it must be one of its bytes.
+        guard kernelSize > 0x200 else {
+            throw LinuxBootError.truncated("the protected-mode kernel is \(kernelSize) bytes; its 64-bit entry is at 0x200")
+        }
         let initSize = UInt64(h.u32(0x260))
         let load = LinuxBoot.kernelMinimumAddress
         let footprint = max(kernelSize, initSize)

@@ -94,6 +94,10 @@ import Testing
         ("bzImage from before 64-bit entry", bzImage(version: 0x0206)),
         ("bzImage without XLF_KERNEL_64", bzImage(xloadflags: 0)),
         ("bzImage too big for guest memory", bzImage(initSize: 0x7FFF_FFFF)),
+        // Found by fuzz-bzimage-loader (Tests/FuzzInputs/bzimage-loader/crash-entry-past-kernel-end):
+        // the 64-bit entry at 0x200 would be past the last byte of the kernel.
+        ("bzImage whose kernel ends at its 64-bit entry", bzImage(total: 5 * 512 + 0x200)),
+        ("bzImage whose kernel ends before its 64-bit entry", bzImage(setupSectors: 1, initSize: 0, total: 1536)),
     ]
 
     static func bzImage(setupSectors: UInt8 = 4, version: UInt16 = 0x020F, xloadflags: UInt8 = 1, initSize: UInt32 = 0x10_0000, total: Int = 0x4000) -> [UInt8] {
