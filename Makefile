@@ -9,7 +9,7 @@ BIN := .build/debug
 # unpacking, a UDP sender inside a test network namespace).
 PACKAGES := libseccomp-dev libsystemd-dev pkg-config systemd iproute2 gcc python3
 
-.PHONY: deps build run test bench storm load clean
+.PHONY: deps build run test bench storm load clean fuzz-build fuzz fuzz-smoke
 
 deps:
 	@missing=""; for p in $(PACKAGES); do \
@@ -32,6 +32,24 @@ run: build
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) fuzz-smoke
+
+# libFuzzer targets (Fuzzing/, issue 9): their own package and scratch path, so the normal
+# build never carries -sanitize=fuzzer. `make fuzz FUZZ_SECONDS=N` runs each target N seconds;
+# `make fuzz-smoke` runs each 30 s. Both print executions, exec/s, coverage and crashes per
+# target and fail on any crash, hang or OOM (input kept in .build-fuzz/artifacts/TARGET/).
+FUZZ_SECONDS ?= 300
+FUZZ_BUILD := $(SWIFT) build --package-path Fuzzing --scratch-path $(CURDIR)/.build-fuzz \
+	-Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address
+
+fuzz-build: deps
+	$(FUZZ_BUILD)
+
+fuzz: fuzz-build
+	Fuzzing/run-fuzzers.sh $(FUZZ_SECONDS)
+
+fuzz-smoke: fuzz-build
+	Fuzzing/run-fuzzers.sh 30
 
 # Every figure beside its reference from the same run (release build; takes a few minutes),
 # then BENCHMARKS.md: the table of them all with the machine it ran on (Benchmarks/report.py).
@@ -59,4 +77,4 @@ load: build
 	python3 Tests/Storm/load.py --bin $(BIN) --concurrent 16 --sequential 200 --strict
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

@@ -1,0 +1,3 @@
+import FuzzDriver
+
+runFuzzer("helper-config-file")

@@ -1,0 +1,52 @@
+import BulkheadProtocol
+import HostAccess
+import RunSpecs
+
+/// The value parsers of `bulkhead run` (Sources/RunSpecs, what `RunConfiguration` and
+/// `RunDefense` call): byte 0 picks the option, the rest is its value as the command line
+/// gives it. Verdicts: what is accepted is what the helpers will accept later (a tap name
+/// the net helper's `TapName` takes), and each value keeps its documented bounds.
+public enum RunOptionsEntry {
+    public static let options = ["--disk", "--net", "--hook", "--hook-arg", "--connect", "--uid-range", "--memory", "--name"]
+
+    public static func run(_ input: [UInt8]) -> FuzzOutcome {
+        guard let first = input.first else { return .refused("empty input") }
+        let value = text(input.dropFirst())
+        do throws(ConfigurationError) {
+            switch options[Int(first) % options.count] {
+            case "--disk":
+                let disk = try DiskSpec(parsing: value)
+                check(!disk.path.contains(","), "a disk path with a comma")
+            case "--net":
+                let net = try NetSpec(parsing: value)
+                check((try? TapName(validating: net.tap)) != nil, "a tap name the net helper refuses: \(net.tap)")
+                if let mac = net.mac {
+                    let octets = NetSpec.macOctets(mac)
+                    check(octets?.count == 6 && octets![0] & 1 == 0, "a multicast or malformed MAC")
+                }
+            case "--hook":
+                let hook = try HookSpec(parsing: value)
+                check(Names.isValidHookName(hook.name) && value == hook.name + "=" + hook.program, "hook split")
+            case "--hook-arg":
+                let argument = try HookArgumentSpec(parsing: value)
+                check(value == argument.name + "=" + argument.argument, "hook-arg split")
+            case "--connect":
+                for (kind, path) in try ConnectSpec.parse(value) {
+                    check([HelperKind.block, .net, .exec].contains(kind), "connect to a \(kind) helper")
+                    check(path.hasPrefix("/") && path.utf8.count < 108, "a socket path sockaddr_un cannot hold")
+                }
+            case "--uid-range":
+                let range = try UIDRange.parse(value)
+                check(range.lowerBound >= 1000 && range.upperBound < UInt32.max, "uid range \(range)")
+            case "--memory":
+                check((4...3072).contains(try NumberOption.parse(value, "--memory", 4...3072)), "memory out of range")
+            default:
+                guard Names.isValidVMName(value) else { return .refused("not a VM name") }
+                check(!value.hasPrefix(".") && !value.contains("/"), "a VM name that is a path")
+            }
+        } catch {
+            return .refused(error.description)
+        }
+        return .accepted
+    }
+}
