@@ -11,7 +11,7 @@ import PackageDescription
 // A path dependency's identity is its directory's name, which is whatever the checkout is called.
 let bulkhead = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
 let targetNames = [
-    "protocol-decoder", "block-path", "elf-loader", "bzimage-loader", "virtqueue",
+    "protocol-decoder", "protocol-server", "block-path", "elf-loader", "bzimage-loader", "virtqueue",
     "run-options", "helper-arguments", "helper-config-file", "worker-reports",
 ]
 

@@ -46,6 +46,17 @@ def protocol():
     write("protocol-decoder", "error-reply", datagram(3, 6, 16, field("u32", struct.pack("<I", 9)) + string("refused: not declared")))
 
 
+def protocol_server():
+    # byte 0: fds sent along, byte 1: helper (0 block, 1 net, 2 exec), then the datagram.
+    write("protocol-server", "hello", bytes([0, 0]) + datagram(1, 1, 1, field("u32", struct.pack("<I", 1))))
+    write("protocol-server", "hello-version-2-refused", bytes([0, 1]) + datagram(1, 1, 1, field("u32", struct.pack("<I", 2))))
+    write("protocol-server", "block-open-refused", bytes([0, 0]) + datagram(1, 3, 16, field("bytes", b"/var/lib/vm/disk.img") + field("enum", b"\x01")))
+    write("protocol-server", "block-open-with-fd-refused", bytes([1, 0]) + datagram(1, 3, 16, field("bytes", b"/var/lib/vm/disk.img") + field("enum", b"\x00"), 1))
+    write("protocol-server", "net-open-tap-refused", bytes([0, 1]) + datagram(1, 4, 32, string("tap0") + field("bool", b"\x01")))
+    write("protocol-server", "exec-run-hook-six-fds-refused", bytes([6, 2]) + datagram(1, 5, 48, string("up") + field("strings", string("a")), 4))
+    write("protocol-server", "echo-test-only-refused", bytes([0, 2]) + datagram(1, 2, 2, field("bytes", b"\x01\x02\x03")))
+
+
 def block_path():
     write("block-path", "disk-rw", b"\x01~/disk.img")
     write("block-path", "kernel-ro", b"\x00~/kernel")
@@ -78,7 +89,7 @@ def elf_loader():
     write("elf-loader", "two-segments-bss", elf([(0x200, 0x100000, code, 0x1000), (0x400, 0x200000, code, 0x10000)], 0x100010))
 
 
-def bzimage(setup_sectors=1, version=0x020F, kernel=b"\xf4" * 512, init_size=0x10000, xlf=1):
+def bzimage(setup_sectors=1, version=0x020F, kernel=b"\xf4" * 1024, init_size=0x10000, xlf=1):
     image = bytearray(512 * (setup_sectors + 1))
     image[0x1F1] = setup_sectors
     struct.pack_into("<H", image, 0x1FE, 0xAA55)
@@ -175,6 +186,6 @@ def worker_reports():
     write("worker-reports", "limits", b"\x03Limit                     Soft Limit           Hard Limit           Units     \nMax open files            64                   64                   files     \nMax processes             0                    0                    processes \nMax file size             unlimited            unlimited            bytes     \n")
 
 
-for make in (protocol, block_path, elf_loader, bzimage_loader, virtqueue_seeds, run_options, helper_arguments, helper_config_file, worker_reports):
+for make in (protocol, protocol_server, block_path, elf_loader, bzimage_loader, virtqueue_seeds, run_options, helper_arguments, helper_config_file, worker_reports):
     make()
 print("seeds written under", os.path.normpath(root), file=sys.stderr)

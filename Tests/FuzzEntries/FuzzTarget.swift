@@ -19,6 +19,7 @@ public struct FuzzTarget: Sendable {
 
     public static let all: [FuzzTarget] = [
         FuzzTarget("protocol-decoder", ProtocolDecoderEntry.run),
+        FuzzTarget("protocol-server", ProtocolServerEntry.run),
         FuzzTarget("block-path", BlockPathEntry.run),
         FuzzTarget("elf-loader", KernelLoaderEntry.elf),
         FuzzTarget("bzimage-loader", KernelLoaderEntry.bzImage),

@@ -13,8 +13,8 @@ private func LLVMFuzzerRunDriver(
 
 nonisolated(unsafe) private var selected: FuzzTarget?
 
-/// What libFuzzer calls for each input. Also exported under the name -sanitize=fuzzer's
-/// own (unused) main refers to, so the link succeeds.
+/// What libFuzzer calls for each input. Exported under the C name because -sanitize=fuzzer
+/// links libFuzzer's own main, which refers to it (that main is never run, see above).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
