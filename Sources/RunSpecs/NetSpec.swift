@@ -37,7 +37,8 @@ public struct NetSpec: Equatable, Sendable {
         guard parts.count == 6 else { return nil }
         var octets: [UInt8] = []
         for part in parts {
-            guard part.count == 2, let value = UInt8(part, radix: 16) else { return nil }
+            // Two hex digits: UInt8(_:radix:) alone would also take "+1" or "-0".
+            guard part.count == 2, part.allSatisfy(\.isHexDigit), let value = UInt8(part, radix: 16) else { return nil }
             octets.append(value)
         }
         return octets

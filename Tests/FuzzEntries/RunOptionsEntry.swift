@@ -23,6 +23,7 @@ public enum RunOptionsEntry {
                 if let mac = net.mac {
                     let octets = NetSpec.macOctets(mac)
                     check(octets?.count == 6 && octets![0] & 1 == 0, "a multicast or malformed MAC")
+                    check(mac.utf8.count == 17 && mac.allSatisfy { $0 == ":" || $0.isHexDigit }, "MAC \(mac) is not xx:xx:xx:xx:xx:xx")
                 }
             case "--hook":
                 let hook = try HookSpec(parsing: value)
@@ -38,6 +39,11 @@ public enum RunOptionsEntry {
             case "--uid-range":
                 let range = try UIDRange.parse(value)
                 check(range.lowerBound >= 1000 && range.upperBound < UInt32.max, "uid range \(range)")
+                let numbers = value.split(separator: "-", omittingEmptySubsequences: false)
+                check(
+                    numbers.count == 2 && numbers.allSatisfy { !$0.isEmpty && $0.utf8.allSatisfy { (0x30...0x39).contains($0) } }
+                        && numbers.map { UInt32($0) } == [range.lowerBound, range.upperBound],
+                    "uid range \(value) is not FIRST-LAST in decimal digits")
             case "--memory":
                 check((4...3072).contains(try NumberOption.parse(value, "--memory", 4...3072)), "memory out of range")
             default:
