@@ -190,7 +190,7 @@ let package = Package(
             name: "FuzzEntries",
             dependencies: [
                 "BulkheadProtocol", "HostAccess", "KVM", "Devices", "HelperSupport", "RunSpecs", "Sandbox",
-                "ProcessInspection",
+                "ProcessInspection", "Cgroup",
             ],
             path: "Tests/FuzzEntries"),
         .testTarget(name: "FuzzInputTests", dependencies: ["FuzzEntries"], path: "Tests/FuzzInputTests"),

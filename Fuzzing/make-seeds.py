@@ -152,12 +152,14 @@ def virtqueue_seeds():
 
 
 def run_options():
-    # byte 0 picks the option: --disk, --net, --hook, --hook-arg, --connect, --uid-range, --memory, --name
+    # byte 0 picks the option: --disk, --net, --hook, --hook-arg, --connect, --uid-range, --memory, --name,
+    # --memory-limit, --pids-limit
     for name, index, value in [
         ("disk", 0, "/var/lib/vm/disk.img,readonly"), ("net", 1, "tap=tap0,mac=52:54:00:12:34:56"),
         ("hook", 2, "up=/usr/libexec/bulkhead/up"), ("hook-arg", 3, "up=--verbose"),
         ("connect", 4, "block=/run/bulkhead-block.sock,net=/run/bulkhead-net.sock"), ("uid-range", 5, "200000-265535"),
-        ("memory", 6, "64"), ("name", 7, "vm-1234"),
+        ("memory", 6, "64"), ("name", 7, "vm-1234"), ("memory-limit", 8, "256MiB"), ("pids-limit", 9, "512"),
+        ("mac-with-sign-refused", 1, "tap=tap0,mac=52:54:00:12:34:+1"), ("uid-range-with-sign-refused", 5, "+1000-2000"),
     ]:
         write("run-options", name, bytes([index]) + value.encode())
 

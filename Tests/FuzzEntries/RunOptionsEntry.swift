@@ -1,13 +1,17 @@
 import BulkheadProtocol
+import Cgroup
 import HostAccess
 import RunSpecs
 
 /// The value parsers of `bulkhead run` (Sources/RunSpecs, what `RunConfiguration` and
-/// `RunDefense` call): byte 0 picks the option, the rest is its value as the command line
+/// `RunDefense` call, and `CgroupLimits` for the cgroup options): byte 0 picks the option, the rest is its value as the command line
 /// gives it. Verdicts: what is accepted is what the helpers will accept later (a tap name
 /// the net helper's `TapName` takes), and each value keeps its documented bounds.
 public enum RunOptionsEntry {
-    public static let options = ["--disk", "--net", "--hook", "--hook-arg", "--connect", "--uid-range", "--memory", "--name"]
+    public static let options = [
+        "--disk", "--net", "--hook", "--hook-arg", "--connect", "--uid-range", "--memory", "--name", "--memory-limit",
+        "--pids-limit",
+    ]
 
     public static func run(_ input: [UInt8]) -> FuzzOutcome {
         guard let first = input.first else { return .refused("empty input") }
@@ -46,6 +50,11 @@ public enum RunOptionsEntry {
                     "uid range \(value) is not FIRST-LAST in decimal digits")
             case "--memory":
                 check((4...3072).contains(try NumberOption.parse(value, "--memory", 4...3072)), "memory out of range")
+            case "--memory-limit", "--pids-limit":
+                do {
+                    let limit = first % 10 == 8 ? try CgroupLimits.memory(value) : try CgroupLimits.pids(value)
+                    check(CgroupLimits.memoryRange.contains(limit) || CgroupLimits.pidsRange.contains(limit), "limit \(limit)")
+                } catch { return .refused(error.description) }
             default:
                 guard Names.isValidVMName(value) else { return .refused("not a VM name") }
                 check(!value.hasPrefix(".") && !value.contains("/"), "a VM name that is a path")
