@@ -21,6 +21,9 @@ public enum ProtocolServerEntry {
         defer { client.close() }
         var ends: [Int32] = [-1, -1]
         check(pipe(&ends) == 0, "pipe")
+        // Close-on-exec, as pipe2(O_CLOEXEC) would (not visible to Swift): tests that start
+        // programs run beside this one in the same process.
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         let written = FileDescriptor(rawValue: ends[1])
         do {
             try client.send(datagram, fds: Array(repeating: written, count: fdCount))

@@ -64,6 +64,7 @@ public enum VirtqueueEntry {
             var template = Array("/tmp/bulkhead-fuzz-disk-XXXXXX".utf8CString)
             disk = mkstemp(&template)
             precondition(disk >= 0 && ftruncate(disk, 64 << 10) == 0, "a temporary file for the fuzz disk")
+            _ = fcntl(disk, F_SETFD, FD_CLOEXEC)
             unlink(template)
         }
     }
