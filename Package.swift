@@ -42,8 +42,8 @@ let package = Package(
         .target(name: "ProcessInspection", path: "Sources/ProcessInspection"),
         // The VM's cgroup v2 (DESIGN.md §7): hierarchy detection, --memory-limit/--pids-limit,
         // membership, cgroup.kill and removal, read back for `bulkhead status`.
-        .target(name: "Cgroup", dependencies: ["CShim", "ProcessInspection"], path: "Sources/Cgroup"),
-        .testTarget(name: "DefenseTests", dependencies: ["ProcessInspection", "Cgroup", "TestSupport"], path: "Tests/DefenseTests"),
+        .target(name: "Cgroup", dependencies: ["CShim", "ProcessInspection", "RunSpecs"], path: "Sources/Cgroup"),
+        .testTarget(name: "DefenseTests", dependencies: ["ProcessInspection", "Cgroup", "RunSpecs", "TestSupport"], path: "Tests/DefenseTests"),
 
         // The values `bulkhead run` options take, parsed without touching the file system.
         .target(name: "RunSpecs", dependencies: ["BulkheadProtocol"], path: "Sources/RunSpecs"),

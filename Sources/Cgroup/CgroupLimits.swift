@@ -1,3 +1,5 @@
+import RunSpecs
+
 /// `bulkhead run --memory-limit SIZE --pids-limit N` (DESIGN.md §7): what is written to the
 /// VM cgroup's `memory.max` and `pids.max`. Values arrive as text and are checked here, so a
 /// bad one is a configuration error naming the option.
@@ -23,7 +25,7 @@ public struct CgroupLimits: Equatable, Sendable {
 
     /// `SIZE`: bytes, or a number with K, M, G or T (binary: 1024, 1024², …), optionally
     /// followed by `iB` or `B` (`256M`, `256MiB`, `1g`, `1048576`).
-    public static func memory(_ text: String) throws(CgroupLimitError) -> UInt64 {
+    public static func memory(_ text: String) throws(ConfigurationError) -> UInt64 {
         let item = "--memory-limit \(text)"
         var digits = Substring(text)
         var shift: UInt64 = 0
@@ -36,19 +38,19 @@ public struct CgroupLimits: Equatable, Sendable {
             digits = digits.dropLast()
         }
         guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let number = UInt64(digits) else {
-            throw CgroupLimitError(item, "expected a size such as 256M, 2G or 1073741824 (K, M, G, T are powers of 1024)")
+            throw ConfigurationError(item, "expected a size such as 256M, 2G or 1073741824 (K, M, G, T are powers of 1024)")
         }
         let (bytes, overflow) = number.multipliedReportingOverflow(by: 1 << shift)
         guard !overflow, memoryRange.contains(bytes) else {
-            throw CgroupLimitError(item, "must be between 4M and 1P")
+            throw ConfigurationError(item, "must be between 4M and 1P")
         }
         return bytes
     }
 
     /// `N`: a task count (every thread counts), 1 ≤ N ≤ 4194304.
-    public static func pids(_ text: String) throws(CgroupLimitError) -> UInt64 {
+    public static func pids(_ text: String) throws(ConfigurationError) -> UInt64 {
         guard text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let number = UInt64(text), pidsRange.contains(number) else {
-            throw CgroupLimitError("--pids-limit \(text)", "expected a whole number from 1 to \(pidsRange.upperBound)")
+            throw ConfigurationError("--pids-limit \(text)", "expected a whole number from 1 to \(pidsRange.upperBound)")
         }
         return number
     }
@@ -61,17 +63,4 @@ public enum CgroupController: String, Sendable, CaseIterable {
 
     public var limitFile: String { "\(rawValue).max" }
     public var option: String { self == .memory ? "--memory-limit" : "--pids-limit" }
-}
-
-/// A limit that cannot be taken as given, or cannot be applied on this host.
-public struct CgroupLimitError: Error, CustomStringConvertible, Equatable {
-    public let item: String
-    public let reason: String
-
-    public init(_ item: String, _ reason: String) {
-        self.item = item
-        self.reason = reason
-    }
-
-    public var description: String { "\(item): \(reason)" }
 }

@@ -1,3 +1,5 @@
+import RunSpecs
+
 extension CgroupHierarchy {
     /// Why `--memory-limit`/`--pids-limit` cannot be applied to a VM cgroup made under the cgroup
     /// `parentPath` of `hierarchy`, or nil when its controller is offered there. Checked before
@@ -5,14 +7,14 @@ extension CgroupHierarchy {
     public static func refusal(
         of controller: CgroupController, hierarchy: CgroupHierarchy?, parentPath: String?,
         mountInfo: String? = nil
-    ) -> CgroupLimitError? {
+    ) -> ConfigurationError? {
         let item = controller.option
         guard let hierarchy else {
-            return CgroupLimitError(
+            return ConfigurationError(
                 item, "no cgroup v2 hierarchy is mounted (none in /proc/self/mountinfo); bulkhead applies limits only through cgroup v2")
         }
         guard let parentPath else {
-            return CgroupLimitError(item, "/proc/self/cgroup names no cgroup v2 (no 0:: line) for bulkhead to create the VM's cgroup under")
+            return ConfigurationError(item, "/proc/self/cgroup names no cgroup v2 (no 0:: line) for bulkhead to create the VM's cgroup under")
         }
         let directory = hierarchy.directory(of: parentPath)
         let offered = controllers(inDirectory: directory)
@@ -28,6 +30,6 @@ extension CgroupHierarchy {
         } else {
             reason += "; this kernel does not offer it"
         }
-        return CgroupLimitError(item, reason)
+        return ConfigurationError(item, reason)
     }
 }

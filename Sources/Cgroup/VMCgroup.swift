@@ -1,6 +1,7 @@
 import CShim
 import Glibc
 import ProcessInspection
+import RunSpecs
 
 /// One VM's cgroup in the v2 hierarchy (DESIGN.md §7): `bulkhead/vm-NAME` under the parent's
 /// own cgroup, created before any child exists. Every child is born in it (bh_spawn: clone3
@@ -40,28 +41,28 @@ public final class VMCgroup {
     /// Creates `bulkhead/vm-NAME` in the cgroup directory `ownDirectory` (the parent's own
     /// cgroup), enables the controllers `limits` needs on the way and writes the limits. Nothing
     /// is left behind on failure but the `bulkhead` level, which is meant to stay.
-    public init(under ownDirectory: String, vmName: String, limits: CgroupLimits) throws(CgroupLimitError) {
+    public init(under ownDirectory: String, vmName: String, limits: CgroupLimits) throws(ConfigurationError) {
         name = Self.namePrefix + vmName
         directory = Self.directory(of: vmName, under: ownDirectory)
         let containerDirectory = ownDirectory + "/" + Self.containerName
         let parent = try Self.openContainer(under: ownDirectory, limits: limits)
         var created = false
         var join: Int32 = -1
-        do throws(CgroupLimitError) {
+        do throws(ConfigurationError) {
             try Self.enableControllers(for: limits, parentFD: parent, parentDirectory: containerDirectory)
             guard mkdirat(parent, name, 0o755) == 0 else {
                 let why = errno == EEXIST
                     ? "already exists (a leftover of a VM of that name? `bulkhead status` removes those whose parent died)"
                     : "cannot create it: \(Self.text(errno))"
-                throw CgroupLimitError(directory, why)
+                throw ConfigurationError(directory, why)
             }
             created = true
             join = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard join >= 0 else { throw CgroupLimitError(directory, "cannot open it: \(Self.text(errno))") }
+            guard join >= 0 else { throw ConfigurationError(directory, "cannot open it: \(Self.text(errno))") }
             try Self.writeLimits(limits, cgroupFD: join, directory: directory)
             // A directory without it is no cgroup (or not a v2 one): nothing could join it.
             guard faccessat(join, "cgroup.procs", W_OK, 0) == 0 else {
-                throw CgroupLimitError("\(directory)/cgroup.procs", "cannot be written: \(Self.text(errno))")
+                throw ConfigurationError("\(directory)/cgroup.procs", "cannot be written: \(Self.text(errno))")
             }
             killFD = openat(join, "cgroup.kill", O_WRONLY | O_CLOEXEC)
         } catch {
@@ -123,32 +124,32 @@ public final class VMCgroup {
 
     /// `bulkhead` in `ownDirectory`, made when missing (with the controllers `limits` needs
     /// enabled for it); refused unless it is a directory of this uid that only it may write.
-    static func openContainer(under ownDirectory: String, limits: CgroupLimits) throws(CgroupLimitError) -> Int32 {
+    static func openContainer(under ownDirectory: String, limits: CgroupLimits) throws(ConfigurationError) -> Int32 {
         let own = open(ownDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard own >= 0 else { throw CgroupLimitError(ownDirectory, "cannot open the cgroup: \(text(errno))") }
+        guard own >= 0 else { throw ConfigurationError(ownDirectory, "cannot open the cgroup: \(text(errno))") }
         defer { close(own) }
         try enableControllers(for: limits, parentFD: own, parentDirectory: ownDirectory)
         let path = ownDirectory + "/" + containerName
         if mkdirat(own, containerName, 0o755) != 0 && errno != EEXIST {
-            throw CgroupLimitError(path, "cannot create it: \(text(errno))")
+            throw ConfigurationError(path, "cannot create it: \(text(errno))")
         }
         let fd = openat(own, containerName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else { throw CgroupLimitError(path, "cannot open it: \(text(errno))") }
+        guard fd >= 0 else { throw ConfigurationError(path, "cannot open it: \(text(errno))") }
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_uid == geteuid(), info.st_mode & 0o022 == 0 else {
             close(fd)
-            throw CgroupLimitError(path, "is not owned by uid \(geteuid()) or is writable by others; bulkhead does not use it")
+            throw ConfigurationError(path, "is not owned by uid \(geteuid()) or is writable by others; bulkhead does not use it")
         }
         return fd
     }
 
     /// Enables each controller `limits` needs in `cgroup.subtree_control` of the parent cgroup
     /// when `cgroup.controllers` lists it and it is not enabled yet.
-    public static func enableControllers(for limits: CgroupLimits, parentFD: Int32, parentDirectory: String) throws(CgroupLimitError) {
+    public static func enableControllers(for limits: CgroupLimits, parentFD: Int32, parentDirectory: String) throws(ConfigurationError) {
         let enabled = CgroupHierarchy.enabledControllers(inDirectory: parentDirectory)
         for (controller, _) in limits.writes where !enabled.contains(controller.rawValue) {
             guard CgroupHierarchy.controllers(inDirectory: parentDirectory).contains(controller.rawValue) else {
-                throw CgroupLimitError(controller.option, "the \(controller.rawValue) controller is not offered in \(parentDirectory)/cgroup.controllers")
+                throw ConfigurationError(controller.option, "the \(controller.rawValue) controller is not offered in \(parentDirectory)/cgroup.controllers")
             }
             let fd = openat(parentFD, "cgroup.subtree_control", O_WRONLY | O_CLOEXEC)
             let failure = fd < 0 ? errno : write("+\(controller.rawValue)", to: fd)
@@ -160,13 +161,13 @@ public final class VMCgroup {
                     why += " (it holds \(inside) process(es) itself, and cgroup v2's no-internal-process rule lets such a"
                     why += " cgroup, the root aside, enable no controller for its children)"
                 }
-                throw CgroupLimitError(controller.option, why)
+                throw ConfigurationError(controller.option, why)
             }
         }
     }
 
     /// Writes each limit to its file (`memory.max`, `pids.max`) in the cgroup open as `cgroupFD`.
-    public static func writeLimits(_ limits: CgroupLimits, cgroupFD: Int32, directory: String) throws(CgroupLimitError) {
+    public static func writeLimits(_ limits: CgroupLimits, cgroupFD: Int32, directory: String) throws(ConfigurationError) {
         for (controller, value) in limits.writes {
             // O_TRUNC as `echo N > pids.max` opens it (cgroupfs ignores it; a file laid out
             // like a cgroup, in the tests, then holds exactly what was written).
@@ -174,7 +175,7 @@ public final class VMCgroup {
             let failure = fd < 0 ? errno : write("\(value)", to: fd)
             if fd >= 0 { close(fd) }
             guard failure == 0 else {
-                throw CgroupLimitError(controller.option, "cannot write \(value) to \(directory)/\(controller.limitFile): \(text(failure))")
+                throw ConfigurationError(controller.option, "cannot write \(value) to \(directory)/\(controller.limitFile): \(text(failure))")
             }
         }
     }

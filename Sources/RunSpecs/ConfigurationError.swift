@@ -1,6 +1,7 @@
-/// A configuration `bulkhead run` or `check` refuses before anything starts (exit 65).
+/// A configuration `bulkhead run` or `check` refuses before anything starts (exit 65), or a
+/// limit that cannot be applied on this host (Cgroup).
 /// `item` is the option or value at fault, as the operator typed it.
-public struct ConfigurationError: Error, CustomStringConvertible {
+public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
     public let item: String
     public let reason: String
 

@@ -22,7 +22,7 @@ enum CgroupSetup {
                 let bytes = try CgroupLimits.memory(text)
                 let floor = UInt64(plan.configuration.memoryMiB) << 20 + overheadBytes
                 guard bytes >= floor else {
-                    throw CgroupLimitError(
+                    throw ConfigurationError(
                         "--memory-limit \(text)",
                         "below the guest memory (--memory \(plan.configuration.memoryMiB), in MiB) plus \(overheadBytes >> 20)M for bulkhead's own processes: at least \(floor >> 20)M")
                 }
@@ -33,7 +33,7 @@ enum CgroupSetup {
                 let spawned = UInt64(plan.helpers.filter { $0.connectTo == nil }.count)
                 let floor = workerTasks(cpus: plan.configuration.cpus) + spawned
                 guard count >= floor else {
-                    throw CgroupLimitError(
+                    throw ConfigurationError(
                         "--pids-limit \(text)",
                         "the worker's \(workerTasks(cpus: plan.configuration.cpus)) tasks (\(plan.configuration.cpus) vCPU) and \(spawned) helper(s) need at least \(floor)")
                 }
@@ -44,7 +44,7 @@ enum CgroupSetup {
             for (controller, _) in limits.writes {
                 if let refusal = CgroupHierarchy.refusal(of: controller, hierarchy: hierarchy, parentPath: parentPath) { throw refusal }
             }
-        } catch let error as CgroupLimitError {
+        } catch let error as ConfigurationError {
             throw ConfigurationError(error.item, error.reason)
         }
         return limits

@@ -1,6 +1,7 @@
 import Cgroup
 import JSONText
 import ProcessInspection
+import RunSpecs
 
 /// `bulkhead status`'s view of one VM's cgroup, read from cgroupfs and /proc: the directory
 /// the registry names, whether it exists, its memory.max and pids.max files (or why there are
@@ -24,7 +25,7 @@ struct VMCgroupStatus {
         return ProcFS.read(directory + "/cgroup.procs") != nil
     }
 
-    func limits() -> [(file: String, result: Result<String, CgroupLimitError>)] {
+    func limits() -> [(file: String, result: Result<String, ConfigurationError>)] {
         guard case .directory(let directory) = record, let hierarchy else { return [] }
         return CgroupController.allCases.map { ($0.limitFile, hierarchy.limit($0, ofCgroup: directory)) }
     }

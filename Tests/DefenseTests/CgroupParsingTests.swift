@@ -1,5 +1,6 @@
 import Cgroup
 import Testing
+import RunSpecs
 
 /// Where the v2 hierarchy is, which cgroup a process is in, and what `--memory-limit` and
 /// `--pids-limit` accept: parsed from texts laid out as the kernel writes them.
@@ -70,7 +71,7 @@ import Testing
 
     @Test func malformedOrOutOfRangeSizesAreRefusedNamingTheOption() {
         for bad in ["", "M", "12Q", "-1G", "1.5G", " 1G", "1G ", "0x10M", "iB", "B", "99999999999999999999", "1M", "4194303", "2P", "16777216T"] {
-            #expect(throws: CgroupLimitError.self, "\(bad)") { try CgroupLimits.memory(bad) }
+            #expect(throws: ConfigurationError.self, "\(bad)") { try CgroupLimits.memory(bad) }
             #expect((try? CgroupLimits.memory(bad)) == nil)
             do { _ = try CgroupLimits.memory(bad) } catch { #expect(error.item == "--memory-limit \(bad)") }
         }
@@ -80,7 +81,7 @@ import Testing
         #expect(try CgroupLimits.pids("64") == 64)
         #expect(try CgroupLimits.pids("4194304") == 4_194_304)
         for bad in ["", "0", "-1", "+5", "4194305", "1e3", "64 ", "max"] {
-            #expect(throws: CgroupLimitError.self, "\(bad)") { try CgroupLimits.pids(bad) }
+            #expect(throws: ConfigurationError.self, "\(bad)") { try CgroupLimits.pids(bad) }
         }
     }
 }

@@ -1,6 +1,7 @@
 import Cgroup
 import Foundation
 import Testing
+import RunSpecs
 
 /// The cgroup v2 writing path against a PLAIN DIRECTORY LAID OUT LIKE A CGROUP (regular files
 /// named cgroup.controllers, cgroup.subtree_control, memory.max, pids.max), not cgroupfs:
@@ -88,7 +89,7 @@ import Testing
         // In a plain directory mkdir gives no cgroup.procs: creation must fail and undo itself.
         let own = try Self.fakeCgroup(controllers: "memory\n", enabled: "memory\n")
         defer { try? FileManager.default.removeItem(atPath: own) }
-        #expect(throws: CgroupLimitError.self) { try VMCgroup(under: own, vmName: "t", limits: CgroupLimits()) }
+        #expect(throws: ConfigurationError.self) { try VMCgroup(under: own, vmName: "t", limits: CgroupLimits()) }
         #expect(FileManager.default.fileExists(atPath: own + "/bulkhead"))
         #expect(!FileManager.default.fileExists(atPath: VMCgroup.directory(of: "t", under: own)))
     }
