@@ -155,16 +155,7 @@ func refusal(_ error: Error) -> String? {
 /// Runs a host command (ip, …) and returns its status and output.
 @discardableResult
 func host(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    try runToEnd("/usr/bin/env", arguments)
 }
 
 /// The access mode (O_RDONLY, O_WRONLY, O_RDWR) an fd was opened with: fcntl(F_GETFL).

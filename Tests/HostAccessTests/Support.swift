@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 @testable import HostAccess
 
@@ -72,16 +73,7 @@ struct FixtureError: Error, CustomStringConvertible {
 /// Runs a host command (ip, losetup, python3…) and returns its status and output.
 @discardableResult
 func host(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    try runToEnd("/usr/bin/env", arguments)
 }
 
 /// The open fds of this process and what each refers to (readlink of /proc/self/fd/N).

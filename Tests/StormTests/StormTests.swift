@@ -16,16 +16,7 @@ import TestSupport
     }
 
     private static func unlockedDrive(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [Self.scripts.appendingPathComponent(script).path, "--bin", BuiltProducts.directory] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        try runToEnd("/usr/bin/python3", [Self.scripts.appendingPathComponent(script).path, "--bin", BuiltProducts.directory] + arguments)
     }
 
     /// 3 SIGKILLs per process (parent, worker, block, net, exec) at random moments, plus 3 of

@@ -28,25 +28,6 @@ final class ScratchDirectory {
     }
 }
 
-/// Runs a program to its end and returns its status and combined output.
-func runToEnd(
-    _ executable: String, _ arguments: [String], environment: [String: String] = [:]
-) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if !environment.isEmpty {
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
 /// socket(AF_UNIX, SOCK_SEQPACKET) connected to `path`, retried while the listener starts.
 func connectSeqPacket(to path: String, timeout: Duration = .seconds(10)) throws -> SeqPacketSocket {
     let clock = ContinuousClock()

@@ -20,17 +20,7 @@ import TestSupport
 
     /// `systemd-analyze` run in the directory holding the units (it loads them from there).
     static func analyze(_ arguments: [String], in directory: String) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try runToEnd("/usr/bin/systemd-analyze", arguments, directory: directory)
     }
 
     /// The number on "Overall exposure level for NAME: 1.1 OK".
