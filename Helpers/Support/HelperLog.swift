@@ -15,14 +15,7 @@ public enum HelperLog {
             journal.notice("\(text)")
             return
         }
-        var bytes = Array("\(program): \(text)\n".utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 { return }
-            offset += written
-        }
+        LineLogHandler.writeAll(Array("\(program): \(text)\n".utf8)[...])
     }
 
     /// Logs `text` and exits with `status`, at start-up (before serving).

@@ -130,13 +130,21 @@ public struct LineLogHandler: LogHandler {
 
     /// Writes `text` and a newline to fd 2 in one write(2) (retried only for the rest).
     public static func write(_ text: String) {
-        let bytes = Array((text + "\n").utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 { return }
-            offset += written
+        writeAll(Array((text + "\n").utf8)[...])
+    }
+
+    /// `bytes` to fd 2 with write(2) only (no stdio, whose first use would fstat the fd:
+    /// outside the confined profiles): one call, retried for the rest after a short write or
+    /// EINTR; given up on any other error.
+    public static func writeAll(_ bytes: ArraySlice<UInt8>) {
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(2, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                if written <= 0 { return }
+                offset += written
+            }
         }
     }
 }

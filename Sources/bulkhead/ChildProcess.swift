@@ -1,5 +1,6 @@
 import CShim
 import Glibc
+import JournalLog
 
 /// A process the parent started: fork+exec through `bh_spawn` with an explicit fd map
 /// (child fd i = `fds[i]`, -1 leaves it closed; every other fd closed), its own process
@@ -103,28 +104,11 @@ enum StandardError {
             journal.notice("\(text)")
             return
         }
-        var message = "bulkhead: " + text + "\n"
-        message.withUTF8 { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = write(2, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return }
-                offset += n
-            }
-        }
+        LineLogHandler.writeAll(Array("bulkhead: \(text)\n".utf8)[...])
     }
 
     /// Raw bytes (a child's report lines), unchanged.
     static func relay(_ bytes: ArraySlice<UInt8>) {
-        bytes.withUnsafeBufferPointer { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = write(2, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return }
-                offset += n
-            }
-        }
+        LineLogHandler.writeAll(bytes)
     }
 }
