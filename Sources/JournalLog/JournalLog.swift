@@ -67,8 +67,26 @@ public enum JournalFields {
     }
 }
 
+/// What the journal and the line handler share: metadata set on the logger, then the
+/// provider's, then the call's, each later one winning.
+public protocol BulkheadLogHandler: LogHandler {}
+
+extension BulkheadLogHandler {
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func allMetadata(of event: LogEvent) -> Logger.Metadata {
+        var all = metadata
+        if let provided = metadataProvider?.get() { all.merge(provided) { $1 } }
+        if let extra = event.metadata { all.merge(extra) { $1 } }
+        return all
+    }
+}
+
 /// The journal (sd_journal_sendv): one entry per log call, with `JournalFields`.
-public struct JournalLogHandler: LogHandler {
+public struct JournalLogHandler: BulkheadLogHandler {
     public var identity: LogIdentity
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
@@ -76,15 +94,8 @@ public struct JournalLogHandler: LogHandler {
 
     public init(identity: LogIdentity) { self.identity = identity }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
     public func log(event: LogEvent) {
-        var all = metadata
-        if let provided = metadataProvider?.get() { all.merge(provided) { $1 } }
-        if let extra = event.metadata { all.merge(extra) { $1 } }
+        let all = allMetadata(of: event)
         _ = Self.send(JournalFields.entry(message: "\(event.message)", level: event.level, identity: identity, metadata: all))
     }
 
@@ -106,7 +117,7 @@ public struct JournalLogHandler: LogHandler {
 }
 
 /// One line on stderr per entry (`process: message key=value…`), one write(2) each.
-public struct LineLogHandler: LogHandler {
+public struct LineLogHandler: BulkheadLogHandler {
     public var identity: LogIdentity
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
@@ -114,15 +125,8 @@ public struct LineLogHandler: LogHandler {
 
     public init(identity: LogIdentity) { self.identity = identity }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
     public func log(event: LogEvent) {
-        var all = metadata
-        if let provided = metadataProvider?.get() { all.merge(provided) { $1 } }
-        if let extra = event.metadata { all.merge(extra) { $1 } }
+        let all = allMetadata(of: event)
         var line = "\(identity.process): \(event.message)"
         for (key, value) in all.sorted(by: { $0.key < $1.key }) { line += " \(key)=\(value)" }
         Self.write(line)
