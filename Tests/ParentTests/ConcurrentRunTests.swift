@@ -24,30 +24,38 @@ import TestSupport
         return found
     }
 
-    /// The shell's child `cat` is blocked in open(2) of the FIFO.
+    /// The shell's child `flock` is waiting for the gate.
     static func waitsAtTheGate(_ shell: Int32) -> Bool {
         let children = (try? String(contentsOfFile: "/proc/\(shell)/task/\(shell)/children", encoding: .utf8)) ?? ""
-        return children.split(separator: " ").contains { ParentRun.comm(Int32($0) ?? 0) == "cat" }
+        return children.split(separator: " ").contains { ParentRun.comm(Int32($0) ?? 0) == "flock" }
     }
 
     @Test func sixteenVMsStartedAtOnceHaveSixteenWorkerUidsAndAllPowerOff() throws {
         // 16 spinning guests take both cores for seconds: not beside a timed Linux boot.
         try withKernelBootLock {
             let count = 16
-            // Each shell waits at a FIFO, then execs `bulkhead run` (keeping its pid): opening
-            // and closing the FIFO's write end lets all 16 start registering at once.
+            // Each shell waits for a shared lock on the gate this test holds exclusively, then
+            // execs `bulkhead run` (keeping its pid): unlocking lets all 16 register at once. A
+            // lock, not a FIFO: a shell that reaches the gate after it opened goes straight on
+            // (a late reader of a FIFO whose writer has gone would wait for ever, holding the
+            // run's output pipe open).
             let gate = "/tmp/bulkhead-concurrent-\(getpid())"
-            unlink(gate)
-            try #require(mkfifo(gate, 0o600) == 0)
-            defer { unlink(gate) }
+            let lock = open(gate, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            try #require(lock >= 0 && flock(lock, LOCK_EX) == 0)
+            defer {
+                close(lock)
+                unlink(gate)
+            }
             let runs = try (0..<count).map { _ in
                 try ParentRun.Running(
-                    ["-c", "cat \(gate) > /dev/null; exec '\(ParentRun.executable)' run --cmdline 'banner sleep=5000 poweroff'"],
+                    ["-c", "flock -s \(gate) true; exec '\(ParentRun.executable)' run --cmdline 'banner sleep=5000 poweroff'"],
                     executable: "/bin/sh")
             }
-            while runs.contains(where: { ParentRun.comm($0.pid) == "sh" && !Self.waitsAtTheGate($0.pid) }) { usleep(10_000) }
-            let opener = open(gate, O_WRONLY)  // every shell's cat is blocked opening it for reading
-            close(opener)
+            let waitLimit = Date().addingTimeInterval(10)
+            while Date() < waitLimit && runs.contains(where: { ParentRun.comm($0.pid) == "sh" && !Self.waitsAtTheGate($0.pid) }) {
+                usleep(10_000)
+            }
+            flock(lock, LOCK_UN)
             var uids: [Int32: String] = [:]  // parent pid -> its worker's uid
             let deadline = Date().addingTimeInterval(30)
             while uids.count < count && Date() < deadline && runs.contains(where: { $0.process.isRunning }) {
