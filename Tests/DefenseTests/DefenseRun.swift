@@ -1,5 +1,6 @@
 import Foundation
 import ProcessInspection
+import TestSupport
 
 /// Drives the real `bulkhead` (built beside the test binary) for the defense tests, and reads
 /// the runtime registry (VMRegistry's format) to find a VM's processes.
@@ -116,13 +117,4 @@ struct DefenseRun {
         Dictionary(uniqueKeysWithValues: ProcFS.hostNamespaces().namespaces.map { ($0.kind, $0.id) })
     }
 
-    @discardableResult
-    static func shell(_ command: String) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        try? process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
 }

@@ -84,8 +84,8 @@ import TestSupport
     @Test func helpersHoldExactlyTheirCapabilitiesWithADiskATapAndAHook() throws {
         #expect(geteuid() == 0, "needs root")
         let tap = "bhd\(getpid() % 100_000)"
-        #expect(DefenseRun.shell("ip tuntap add dev \(tap) mode tap") == 0)
-        defer { DefenseRun.shell("ip link del \(tap)") }
+        #expect(shell("ip tuntap add dev \(tap) mode tap") == 0)
+        defer { shell("ip link del \(tap)") }
         let disk = HelperUserFiles.create("/tmp/bulkhead-defense-disk-\(getpid()).img", contents: Data(count: 1 << 20))
         defer { unlink(disk) }
         let name = DefenseRun.uniqueName("caps")

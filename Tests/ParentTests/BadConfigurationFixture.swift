@@ -66,7 +66,7 @@ final class BadConfigurationFixture {
         // the parent refuses them for that (HelperUserAccess) instead of for the row's item.
         for disk in ["canary.img", "other.img", "immutable.img"] { HelperUserFiles.grant(files + "/" + disk) }
         // Root writes anything its mode bits forbid; an immutable file it cannot write.
-        guard Self.shell("chattr +i '\(files)/immutable.img'") == 0 else { throw CocoaError(.fileWriteNoPermission) }
+        guard shell("chattr +i '\(files)/immutable.img'") == 0 else { throw CocoaError(.fileWriteNoPermission) }
         for executable in Self.spiedExecutables {
             let path = spy + "/" + executable
             let real = ParentRun.directory.appendingPathComponent(executable).path
@@ -88,7 +88,7 @@ final class BadConfigurationFixture {
     }
 
     deinit {
-        _ = Self.shell("chattr -i '\(files)/immutable.img'")
+        _ = shell("chattr -i '\(files)/immutable.img'")
         try? FileManager.default.removeItem(atPath: root)
     }
 
@@ -145,14 +145,6 @@ final class BadConfigurationFixture {
         return Data(header + [UInt8](repeating: 0x90, count: 16))
     }()
 
-    static func shell(_ command: String) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        guard (try? process.run()) != nil else { return -1 }
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
 }
 
 /// inotify(7) on a few directories (not recursive): every open, read, write, create,

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The real parent and real helpers, with a stand-in worker (Fixtures/compromised-worker.py,
 /// written from PROTOCOL.md alone) that acts like a worker the guest took over: through the
@@ -18,14 +19,6 @@ import Testing
         return directory
     }
 
-    static func shell(_ command: String) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        try? process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
 
     @Test func compromisedWorkerGetsOnlyTheDeclaredFileAndTapWithTheirDeclaredAccess() throws {
         let helpers = try Self.helpersWithCompromisedWorker()
@@ -34,8 +27,8 @@ import Testing
         FileManager.default.createFile(atPath: disk, contents: Data(count: 4096))
         defer { unlink(disk) }
         let tap = "bhc\(getpid() % 100_000)"
-        #expect(Self.shell("ip tuntap add dev \(tap) mode tap") == 0)
-        defer { _ = Self.shell("ip link del \(tap)") }
+        #expect(shell("ip tuntap add dev \(tap) mode tap") == 0)
+        defer { _ = shell("ip link del \(tap)") }
 
         let run = try ParentRun.run(["run", "--helpers", helpers, "--disk", "\(disk),readonly", "--net", "tap=\(tap)"])
         #expect(run.status == 0, "\(run.errors)")

@@ -5,14 +5,6 @@ import TestSupport
 /// Disks and taps declared to `bulkhead run` reach the guest as virtio devices over fds the
 /// worker asked the helpers for: the parent never opens them, the worker never opens a path.
 @Suite(.serialized) struct DeviceBackendTests {
-    static func shell(_ command: String) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        try? process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
 
     static func sha256(_ path: String) -> String {
         let process = Process()
@@ -54,8 +46,8 @@ import TestSupport
     @Test func guestPingsTheHostOverADeclaredTap() throws {
         let tap = "bhn\(getpid() % 100_000)"
         let subnet = "10.\(200 + getpid() % 50).\(getpid() % 250)"
-        #expect(Self.shell("ip tuntap add dev \(tap) mode tap && ip addr add \(subnet).1/24 dev \(tap) && ip link set \(tap) up") == 0)
-        defer { _ = Self.shell("ip link del \(tap)") }
+        #expect(shell("ip tuntap add dev \(tap) mode tap && ip addr add \(subnet).1/24 dev \(tap) && ip link set \(tap) up") == 0)
+        defer { _ = shell("ip link del \(tap)") }
         let run = try ParentRun.run(
             ["run", "--net", "tap=\(tap),mac=52:54:00:12:34:77", "--cmdline", "net-ip=\(subnet).2 net-ping=\(subnet).1 poweroff"],
             timeout: 30)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The real parent and worker with a stand-in helper (Fixtures/dying-helper.py) that dies by
 /// SIGKILL at a chosen moment, so the order in which the parent sees the deaths is fixed.
@@ -46,8 +47,8 @@ import Testing
     /// The helpers' ordinary end (they exit on hang-up) is not reported.
     @Test func helpersThatExitOnHangUpAreNotReported() throws {
         let tap = "bhd\(getpid() % 100_000)"
-        #expect(HelperSupervisionTests.shell("ip tuntap add dev \(tap) mode tap") == 0)
-        defer { _ = HelperSupervisionTests.shell("ip link del \(tap)") }
+        #expect(shell("ip tuntap add dev \(tap) mode tap") == 0)
+        defer { _ = shell("ip link del \(tap)") }
         let run = try ParentRun.run([
             "run", "--disk", HelperSupervisionTests.disk(), "--net", "tap=\(tap)", "--hook", "up=/usr/bin/true",
             "--cmdline", "banner poweroff",

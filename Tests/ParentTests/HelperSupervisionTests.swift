@@ -30,8 +30,8 @@ import TestSupport
     @Test(arguments: ["bulkhead-block", "bulkhead-net", "bulkhead-exec"])
     func sigkillOfAHelperEndsTheVMWithTheHelperFailureStatus(helper: String) throws {
         let tap = "bhk\(getpid() % 100_000)"
-        #expect(Self.shell("ip tuntap add dev \(tap) mode tap") == 0)
-        defer { _ = Self.shell("ip link del \(tap)") }
+        #expect(shell("ip tuntap add dev \(tap) mode tap") == 0)
+        defer { _ = shell("ip link del \(tap)") }
         let running = try ParentRun.Running([
             "run", "--disk", Self.disk(), "--net", "tap=\(tap)", "--hook", "up=/usr/bin/true",
             "--cmdline", "sleep=5000 poweroff",
@@ -57,17 +57,9 @@ import TestSupport
         #expect(!run.output.contains("slept"))
         #expect(run.survivors.isEmpty)
         // The tap is the operator's: the net helper attached it and created nothing.
-        #expect(Self.shell("ip link show \(tap) > /dev/null") == 0)
+        #expect(shell("ip link show \(tap) > /dev/null") == 0)
     }
 
-    static func shell(_ command: String) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        try? process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
 
     @Test func aLinuxKernelReachesTheWorkerThroughTheBlockHelper() throws {
         // A file that is not a kernel: the worker receives it from the block helper (the
