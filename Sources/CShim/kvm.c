@@ -17,7 +17,6 @@ const unsigned long bh_kvm_create_pit2 = KVM_CREATE_PIT2;
 const unsigned long bh_kvm_irq_line = KVM_IRQ_LINE;
 const unsigned long bh_kvm_irqfd = KVM_IRQFD;
 const unsigned long bh_kvm_run = KVM_RUN;
-const unsigned long bh_kvm_get_regs = KVM_GET_REGS;
 const unsigned long bh_kvm_set_regs = KVM_SET_REGS;
 const unsigned long bh_kvm_get_sregs = KVM_GET_SREGS;
 const unsigned long bh_kvm_set_sregs = KVM_SET_SREGS;

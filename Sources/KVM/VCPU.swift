@@ -20,13 +20,6 @@ public final class VCPU: @unchecked Sendable {
 
     private var kvmRun: UnsafeMutablePointer<kvm_run> { runPage.assumingMemoryBound(to: kvm_run.self) }
 
-    /// KVM_GET_REGS.
-    public func registers() throws -> kvm_regs {
-        var regs = kvm_regs()
-        _ = try kvmIoctl(fd, bh_kvm_get_regs, "KVM_GET_REGS", &regs)
-        return regs
-    }
-
     /// KVM_SET_REGS.
     public func setRegisters(_ regs: kvm_regs) throws {
         var regs = regs

@@ -58,23 +58,10 @@ struct WorkerThreads {
                 state.fail("\(name): the guest halted with nothing to wake it")
                 state.parkForever()
             default:
-                state.fail("\(name): unexpected exit \(exit) \(whereTheGuestIs(vcpu))")
+                state.fail("\(name): unexpected exit \(exit)")
                 state.parkForever()
             }
         }
-    }
-
-    /// For an exit we cannot handle: the guest's RIP and the instruction bytes there (found
-    /// through the identity map, or Linux's kernel-text map at 0xffffffff80000000).
-    private func whereTheGuestIs(_ vcpu: VCPU) -> String {
-        guard let rip = try? vcpu.registers().rip else { return "" }
-        let physical = rip >= 0xFFFF_FFFF_8000_0000 ? rip - 0xFFFF_FFFF_8000_0000 : rip
-        var text = "at rip 0x\(String(rip, radix: 16))"
-        if let bytes = memory.pointer(at: physical, count: 16) {
-            text += ", bytes"
-            for i in 0..<16 { text += " " + String(bytes.load(fromByteOffset: i, as: UInt8.self), radix: 16) }
-        }
-        return text
     }
 
     private func handlePort(_ io: PortIO, on name: String) {

@@ -7,10 +7,6 @@ import Testing
 @Suite struct KernelConstantsTests {
     @Test func kvmRequestNumbersInProfilesMatchLinuxKVMHeader() {
         #expect(KernelConstant.kvmRun == UInt64(bh_kvm_run))
-        #expect(KernelConstant.kvmGetRegs == UInt64(bh_kvm_get_regs))
-        #expect(KernelConstant.kvmSetRegs == UInt64(bh_kvm_set_regs))
-        #expect(KernelConstant.kvmGetSregs == UInt64(bh_kvm_get_sregs))
-        #expect(KernelConstant.kvmSetSregs == UInt64(bh_kvm_set_sregs))
     }
 
     @Test func kvmIoctlTypeInProfilesIsKVMIO() {

@@ -24,7 +24,6 @@ extern const unsigned long bh_kvm_irq_line;
 extern const unsigned long bh_kvm_irqfd;
 // vCPU requests.
 extern const unsigned long bh_kvm_run;
-extern const unsigned long bh_kvm_get_regs;
 extern const unsigned long bh_kvm_set_regs;
 extern const unsigned long bh_kvm_get_sregs;
 extern const unsigned long bh_kvm_set_sregs;

@@ -4,18 +4,12 @@
 public enum KernelConstant {
     // ioctl requests: _IO/_IOR/_IOW(type, nr, size) from linux/kvm.h (type 0xAE).
     public static let kvmRun: UInt64 = 0xAE80  // _IO(KVMIO, 0x80)
-    public static let kvmGetRegs: UInt64 = 0x8090_AE81  // _IOR(KVMIO, 0x81, struct kvm_regs)
-    public static let kvmSetRegs: UInt64 = 0x4090_AE82  // _IOW(KVMIO, 0x82, struct kvm_regs)
-    public static let kvmGetSregs: UInt64 = 0x8138_AE83  // _IOR(KVMIO, 0x83, struct kvm_sregs)
-    public static let kvmSetSregs: UInt64 = 0x4138_AE84  // _IOW(KVMIO, 0x84, struct kvm_sregs)
     /// Every KVM request carries the type byte 0xAE in bits 8–15.
     public static let ioctlTypeMask: UInt64 = 0xFF00
     public static let kvmIoctlType: UInt64 = 0xAE00
 
     // linux/if_tun.h (type 'T').
     public static let tunSetIff: UInt64 = 0x4004_54CA  // _IOW('T', 202, int)
-    public static let tunSetVnetHdrSize: UInt64 = 0x4004_54D8  // _IOW('T', 216, int)
-    public static let tunSetOffload: UInt64 = 0x4004_54D0  // _IOW('T', 208, unsigned int)
 
     public static let protExec: UInt64 = 0x4
     public static let prSetName: UInt64 = 15

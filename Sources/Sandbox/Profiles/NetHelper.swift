@@ -12,13 +12,7 @@ extension Profile {
                 because: "open /dev/net/tun (O_RDWR|O_NONBLOCK|O_CLOEXEC)"),
             .allow(
                 "ioctl", where: .arg(1, .equal(KernelConstant.tunSetIff)),
-                because: "TUNSETIFF: attach the declared tap (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR)"),
-            .allow(
-                "ioctl", where: .arg(1, .equal(KernelConstant.tunSetVnetHdrSize)),
-                because: "TUNSETVNETHDRSZ: the virtio-net header size"),
-            .allow(
-                "ioctl", where: .arg(1, .equal(KernelConstant.tunSetOffload)),
-                because: "TUNSETOFFLOAD: the offloads the guest may use"),
+                because: "TUNSETIFF: attach the declared tap (IFF_TAP|IFF_NO_PI: plain frames, no offloads)"),
             .acceptActivatedConnection,
         ])
 }

@@ -8,15 +8,6 @@ extension Profile {
         includes: [.threadRuntime],
         rules: [
             .allow("ioctl", where: .arg(1, .equal(KernelConstant.kvmRun)), because: "run the guest"),
-            .allow(
-                "ioctl", where: .arg(1, .equal(KernelConstant.kvmGetRegs)),
-                because: "read registers for an exit (e.g. hypercall arguments)"),
-            .allow(
-                "ioctl", where: .arg(1, .equal(KernelConstant.kvmSetRegs)),
-                because: "write registers after emulating an exit"),
-            .allow(
-                "ioctl", where: .arg(1, .equal(KernelConstant.kvmGetSregs)),
-                because: "read segment/control registers for an exit"),
             .allow("write", because: "serial console bytes to the console fd"),
         ])
 }
