@@ -107,8 +107,8 @@ enum StandardError {
         LineLogHandler.writeAll(Array("bulkhead: \(text)\n".utf8)[...])
     }
 
-    /// Raw bytes (a child's report lines), unchanged.
-    static func relay(_ bytes: ArraySlice<UInt8>) {
-        LineLogHandler.writeAll(bytes)
+    /// A child's report line, already sanitised (ChildLines.sanitised), as it is.
+    static func relay(_ line: String) {
+        LineLogHandler.writeAll(Array((line + "\n").utf8)[...])
     }
 }

@@ -20,7 +20,11 @@ final class Supervisor {
     private var endings: [pid_t: ChildEnding] = [:]
     /// Children the parent itself signalled while ending the VM: their deaths are not news.
     private var signalled: Set<pid_t> = []
-    private var reportBuffer: [UInt8] = []
+    /// The worker's report pipe and status socket, each read through a bounded line buffer.
+    private var report: ChildLines
+    private var status: ChildLines
+    /// Set when the worker wrote a line longer than `ChildLines.maximumLine`: the VM is ended.
+    private var flooded = false
     private var trapLine: Substring?
     private var poweroffStatus: Int32?
 
@@ -36,6 +40,8 @@ final class Supervisor {
         case workerEnded(ChildProcess, ChildEnding)
         case helperEnded(ChildProcess, ChildEnding)
         case signal(Int32)
+        /// The worker wrote a line past the bound (ChildLines); the reason is already printed.
+        case flooded
     }
 
     init(vm: LaunchedVM, signalFD: Int32, audit: consuming KernelAuditLog?) {
@@ -43,6 +49,8 @@ final class Supervisor {
         self.signalFD = signalFD
         self.hasAudit = audit != nil
         self.audit = audit
+        report = ChildLines(fd: vm.reportFD)
+        status = ChildLines(fd: vm.statusFD)
         for child in vm.helpers + (vm.worker.map { [$0] } ?? []) { alive[child.pid] = child }
     }
 
@@ -65,6 +73,7 @@ final class Supervisor {
                 if entry.fd == vm.reportFD { readReport() }
                 if entry.fd == vm.statusFD { readStatus() }
             }
+            if flooded { return .flooded }
             guard fds[0].revents != 0 else { continue }
             var stop: Int32?
             while true {
@@ -97,46 +106,41 @@ final class Supervisor {
         return ended.filter { $0.0.pid == vm.worker?.pid } + ended.filter { $0.0.pid != vm.worker?.pid }
     }
 
-    /// Relays the worker's report lines to stderr; keeps the trap-mode line for the report.
+    /// Relays the worker's report lines to stderr, sanitised; keeps the trap-mode line for the report.
     private func readReport() {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let n = read(vm.reportFD, &buffer, buffer.count)
-        if n < 0 && errno == EINTR { return }
-        guard n > 0 else {
-            close(vm.reportFD)
-            vm.reportFD = -1
-            flushReport(final: true)
-            return
-        }
-        reportBuffer += buffer[..<n]
-        flushReport(final: false)
-    }
-
-    private func flushReport(final: Bool) {
-        while let newline = reportBuffer.firstIndex(of: 0x0A) ?? (final && !reportBuffer.isEmpty ? reportBuffer.count - 1 : nil) {
-            let line = reportBuffer[...newline]
-            reportBuffer.removeFirst(newline + 1)
-            let text = String(decoding: line, as: UTF8.self)
-            if text.hasPrefix("bulkhead-sigsys ") {
-                trapLine = Substring(text.prefix { $0 != "\n" })
+        let reading = report.read()
+        for line in reading.lines {
+            if line.starts(with: Self.trapPrefix) {
+                trapLine = Substring(String(decoding: line, as: UTF8.self))
             } else {
-                StandardError.relay(line)
+                StandardError.relay(ChildLines.sanitised(line, from: "worker"))
             }
         }
+        if ended(reading.end, vm.reportFD, "report pipe") { vm.reportFD = -1 }
     }
 
+    private static let trapPrefix = Array("bulkhead-sigsys ".utf8)
+
     private func readStatus() {
-        var buffer = [UInt8](repeating: 0, count: 256)
-        let n = read(vm.statusFD, &buffer, buffer.count)
-        if n < 0 && errno == EINTR { return }
-        guard n > 0 else {
-            close(vm.statusFD)
-            vm.statusFD = -1
-            return
+        let reading = status.read()
+        for line in reading.lines where line.starts(with: Array("poweroff ".utf8)) {
+            poweroffStatus = Int32(String(decoding: line.dropFirst(9), as: UTF8.self))
         }
-        for line in String(decoding: buffer[..<n], as: UTF8.self).split(separator: "\n") where line.hasPrefix("poweroff ") {
-            poweroffStatus = Int32(line.dropFirst(9))
+        if ended(reading.end, vm.statusFD, "status socket") { vm.statusFD = -1 }
+    }
+
+    /// Closes a stream the worker closed or flooded (true: it is closed); a flood is named
+    /// and ends the VM.
+    private func ended(_ end: ChildLines.End?, _ fd: Int32, _ stream: String) -> Bool {
+        guard let end else { return false }
+        close(fd)
+        if case .overflow(let dropped) = end {
+            flooded = true
+            StandardError.line(
+                "the worker (pid \(vm.worker?.pid ?? 0)) wrote \(dropped) bytes to its \(stream) without a newline "
+                    + "(at most \(ChildLines.maximumLine) per line): dropped, and the VM was ended")
         }
+        return true
     }
 
     // MARK: ending
@@ -245,6 +249,8 @@ final class Supervisor {
         case .signal(let signal):
             StandardError.line("\(ChildEnding.signalName(signal)) received: the VM was stopped")
             return ExitStatus.interrupted(by: signal)
+        case .flooded:
+            return ExitStatus.workerFailure
         case .workerEnded(let worker, let ending):
             switch ending {
             case .exited(ForbiddenCallReport.exitStatus):
