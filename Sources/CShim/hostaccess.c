@@ -24,6 +24,7 @@ int bh_open_flags(int mode) {
     case BH_OPEN_IDENTIFY: return O_PATH | O_NOFOLLOW | O_CLOEXEC;
     case BH_OPEN_TUN: return O_RDWR | O_NONBLOCK | O_CLOEXEC;
     case BH_OPEN_READ_PLAIN: return O_RDONLY | O_CLOEXEC;
+    case BH_OPEN_CREATE_WRITE_ONLY: return O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
     default: return -1;
     }
 }
@@ -31,7 +32,7 @@ int bh_open_flags(int mode) {
 int bh_open_at(int dirfd, const char *name, int mode) {
     int flags = bh_open_flags(mode);
     if (flags < 0) return -EINVAL;
-    return result(openat(dirfd, name, flags));
+    return result(openat(dirfd, name, flags, 0644));
 }
 
 int bh_at_fdcwd(void) { return AT_FDCWD; }

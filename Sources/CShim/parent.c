@@ -41,8 +41,9 @@ static pid_t spawn_child(unsigned long clone_flags, int cgroup_fd) {
 }
 
 int bh_spawn(
-    const char *path, char *const argv[], char *const envp[], const int *fds, int fd_count, unsigned long clone_flags,
+    int program_fd, char *const argv[], char *const envp[], const int *fds, int fd_count, unsigned long clone_flags,
     int cgroup_fd) {
+    if (program_fd < 0 || fd_count > 64) return -EINVAL;
     int report[2];
     if (pipe2(report, O_CLOEXEC) < 0) return -errno;
     pid_t parent = getpid();
@@ -70,27 +71,37 @@ int bh_spawn(
         if (clone_flags & CLONE_NEWPID) sigaddset(&mask, SIGTERM);
         sigprocmask(SIG_SETMASK, &mask, NULL);
         for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
-        // Move every source above the target range first, so no dup2 overwrites a later source.
-        int moved[64];
-        if (fd_count > 64) { err = EINVAL; goto fail; }
-        int floor = fd_count > report[1] ? fd_count : report[1] + 1;
-        for (int i = 0; i < fd_count; i++) {
+        // The map, then the program at fd `fd_count`. Move every source above the target
+        // range first, so no dup2 overwrites a later source.
+        int total = fd_count + 1;
+        int moved[65];
+        int floor = total > report[1] ? total : report[1] + 1;
+        for (int i = 0; i < total; i++) {
+            int source = i < fd_count ? fds[i] : program_fd;
             moved[i] = -1;
-            if (fds[i] < 0) continue;
-            moved[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, floor);
+            if (source < 0) continue;
+            moved[i] = fcntl(source, F_DUPFD_CLOEXEC, floor);
             if (moved[i] < 0) { err = errno; goto fail; }
         }
-        int keep_report = fcntl(report[1], F_DUPFD_CLOEXEC, floor + 64);
+        int keep_report = fcntl(report[1], F_DUPFD_CLOEXEC, floor + 65);
         if (keep_report < 0) { err = errno; goto fail; }
-        for (int i = 0; i < fd_count; i++) {
+        for (int i = 0; i < total; i++) {
             if (moved[i] < 0) { close(i); continue; }
             if (dup2(moved[i], i) < 0) { err = errno; goto fail; }  // dup2 clears FD_CLOEXEC
         }
-        // Everything from fd_count up is closed, except the CLOEXEC error pipe, which exec closes.
-        if (keep_report > fd_count) syscall(SYS_close_range, fd_count, keep_report - 1, 0);
+        // Everything from `total` up is closed, except the CLOEXEC error pipe, which exec closes.
+        if (keep_report > total) syscall(SYS_close_range, total, keep_report - 1, 0);
         syscall(SYS_close_range, keep_report + 1, ~0U, 0);
         report[1] = keep_report;
-        execve(path, argv, envp);
+        // Exactly the file the parent opened and checked (TrustedExecutable), never a path
+        // that could name another by now. Close-on-exec, so an ELF program does not keep it.
+        int program = fd_count;
+        if (fcntl(program, F_SETFD, FD_CLOEXEC) < 0) { err = errno; goto fail; }
+        syscall(SYS_execveat, program, "", argv, envp, AT_EMPTY_PATH);
+        // A `#!` script's interpreter reads the script from /dev/fd/N, which exec would have
+        // closed: the kernel refuses with ENOENT. Then again with the fd kept, for the
+        // interpreter (only test stand-ins are scripts; a helper closes fds above its socket).
+        if (errno == ENOENT && fcntl(program, F_SETFD, 0) == 0) syscall(SYS_execveat, program, "", argv, envp, AT_EMPTY_PATH);
         err = errno;
     fail:
         (void)!write(report[1], &err, sizeof err);

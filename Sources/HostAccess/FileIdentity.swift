@@ -44,18 +44,19 @@ public struct FileIdentity: Equatable, Sendable, CustomStringConvertible {
 }
 
 /// What fstat says about an open fd.
-struct FileStatus: Sendable {
-    let identity: FileIdentity
-    let mode: UInt32
-    let size: Int64
+public struct FileStatus: Sendable {
+    public let identity: FileIdentity
+    public let mode: UInt32
+    public let owner: UInt32
+    public let size: Int64
 
     /// fstat(fd) through `bh_file_status_of` (newfstatat(fd, "", AT_EMPTY_PATH) in glibc).
-    static func of(_ descriptor: FileDescriptor) throws(Errno) -> FileStatus {
+    public static func of(_ descriptor: FileDescriptor) throws(Errno) -> FileStatus {
         var raw = bh_file_status()
         let result = bh_file_status_of(descriptor.rawValue, &raw)
         if result < 0 { throw Errno(rawValue: -result) }
         return FileStatus(
             identity: FileIdentity(device: raw.device, inode: raw.inode, type: FileType(mode: raw.mode)),
-            mode: raw.mode, size: raw.size)
+            mode: raw.mode, owner: raw.uid, size: raw.size)
     }
 }

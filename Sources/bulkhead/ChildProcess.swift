@@ -1,6 +1,7 @@
 import CShim
 import Glibc
 import JournalLog
+import SystemPackage
 
 /// A process the parent started: fork+exec through `bh_spawn` with an explicit fd map
 /// (child fd i = `fds[i]`, -1 leaves it closed; every other fd closed), its own process
@@ -24,16 +25,19 @@ struct ChildProcess {
     /// CLONE_NEWPID (<sched.h> defines it only under _GNU_SOURCE, so Swift does not see it).
     static let cloneNewPID: UInt = 0x2000_0000
 
+    /// Runs `program` (TrustedExecutable's fd; `executable` is its argv[0] and its name in
+    /// messages), which the parent closes once the child has it.
     static func spawn(
-        name: String, executable: String, arguments: [String], fds: [Int32], runAs: String? = nil, vm: String? = nil,
-        newPIDNamespace: Bool = false, cgroupFD: Int32 = -1
+        name: String, program: FileDescriptor, executable: String, arguments: [String], fds: [Int32], runAs: String? = nil,
+        vm: String? = nil, newPIDNamespace: Bool = false, cgroupFD: Int32 = -1
     ) throws -> ChildProcess {
+        defer { try? program.close() }
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = environment(runAs: runAs, vm: vm).map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         let flags: UInt = newPIDNamespace ? cloneNewPID : 0
         let pid = fds.withUnsafeBufferPointer { map in
-            bh_spawn(executable, argv, envp, map.baseAddress, Int32(map.count), flags, cgroupFD)
+            bh_spawn(program.rawValue, argv, envp, map.baseAddress, Int32(map.count), flags, cgroupFD)
         }
         guard pid > 0 else {
             throw LaunchError.system("cannot start \(name) (\(executable)): \(String(cString: strerror(-pid)))")

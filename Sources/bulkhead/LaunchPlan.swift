@@ -4,6 +4,7 @@ import Glibc
 import JSONText
 import RunSpecs
 import Sandbox
+import SystemPackage
 
 /// What a run starts, in order: the helpers that have something to serve, then the worker.
 /// Each with its executable, the profile it confines itself with, the resources it is
@@ -37,6 +38,9 @@ struct LaunchPlan {
     let workerExecutable: String
     let workerArguments: [String]
     let workerResources: [String]
+    /// Each spawned executable, opened and (as root) checked by TrustedExecutable: the file
+    /// that runs, by its path. The parent keeps them (O_PATH, close-on-exec) until it spawns.
+    let programs: [String: FileDescriptor]
     /// BULKHEAD_RUN_AS per child name, set by `bulkhead run` as root (RunDefense).
     var identities: [String: String] = [:]
     /// The VM's name (`--name`, default vm-PID): BULKHEAD_VM in each child's environment and
@@ -46,6 +50,8 @@ struct LaunchPlan {
     var cgroupLimits = CgroupLimits()
 
     func executable(of helper: Helper) -> String { configuration.executableDirectory + "/" + helper.executableName }
+    /// The opened program of a spawned executable (every one is in `programs`, from init).
+    func program(_ executable: String) -> FileDescriptor { programs[executable]! }
 
 
     init(_ configuration: RunConfiguration) throws {
@@ -56,12 +62,14 @@ struct LaunchPlan {
             return helper
         }
         workerExecutable = configuration.executableDirectory + "/bulkhead-worker"
+        var programs: [String: FileDescriptor] = [:]
         for path in [workerExecutable] + helpers.filter({ $0.connectTo == nil }).map({ configuration.executableDirectory + "/" + $0.executableName }) {
             guard access(path, X_OK) == 0 else {
                 throw ConfigurationError(path, "not found or not executable (--helpers DIR names where the executables are)")
             }
-            if geteuid() == 0 { try TrustedExecutable.check(path) }
+            programs[path] = try TrustedExecutable.open(path)
         }
+        self.programs = programs
 
         var arguments = ["--kvm-fd", "\(WorkerFD.kvm)", "--report-fd", "\(WorkerFD.report)", "--status-fd", "\(WorkerFD.status)"]
         var resources = ["/dev/kvm (opened by the parent)", "status socket", "report pipe"]

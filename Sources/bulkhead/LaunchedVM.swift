@@ -55,7 +55,7 @@ struct LaunchedVM {
                 defer { theirs.close() }
                 helpers.append(
                     try ChildProcess.spawn(
-                        name: helper.kind.rawValue, executable: plan.executable(of: helper),
+                        name: helper.kind.rawValue, program: plan.program(plan.executable(of: helper)), executable: plan.executable(of: helper),
                         arguments: plan.helperArguments(helper), fds: [devNull, 1, 2, theirs.fileDescriptor.rawValue],
                         runAs: plan.identities[helper.kind.rawValue], vm: plan.vmName, cgroupFD: cgroup?.joinFD ?? -1))
             } catch {
@@ -104,10 +104,7 @@ struct LaunchedVM {
         statusFD = statusMine.fileDescriptor.rawValue
         defer { statusTheirs.close() }
         var console: Int32 = -1
-        if case .file(let path) = plan.configuration.console {
-            console = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
-            guard console >= 0 else { throw LaunchError.system("open --console \(path): \(String(cString: strerror(errno)))") }
-        }
+        if case .file(let path) = plan.configuration.console { console = try ConsoleFile.open(path).rawValue }
         defer { if console >= 0 { close(console) } }
         func socket(of kind: HelperKind) -> Int32 {
             plan.helpers.firstIndex { $0.kind == kind }.map { helperSockets[$0].fileDescriptor.rawValue } ?? -1
@@ -124,7 +121,7 @@ struct LaunchedVM {
         map[Int(FD.blockSocket)] = socket(of: .block)
         map[Int(FD.netSocket)] = socket(of: .net)
         worker = try ChildProcess.spawn(
-            name: "worker", executable: plan.workerExecutable, arguments: plan.workerArguments, fds: map,
+            name: "worker", program: plan.program(plan.workerExecutable), executable: plan.workerExecutable, arguments: plan.workerArguments, fds: map,
             runAs: plan.identities["worker"], vm: plan.vmName, newPIDNamespace: plan.identities["worker"] != nil,
             cgroupFD: cgroup?.joinFD ?? -1)
     }

@@ -11,14 +11,18 @@ import Testing
     /// Spawns `argv` with fds 0-2 and `extra` (as 3, 4, ...) the way the parent spawns a child.
     static func spawn(_ argv: [String], extra: [Int32] = [], newPIDNamespace: Bool, stdout: Int32) -> pid_t {
         let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
-        defer { close(devNull) }
+        let program = open(argv[0], O_RDONLY | O_CLOEXEC)  // bh_spawn runs this file (execveat)
+        defer {
+            close(devNull)
+            close(program)
+        }
         let args: [UnsafeMutablePointer<CChar>?] = argv.map { (s: String) in strdup(s) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = ["SWIFT_BACKTRACE=enable=no", "PATH=/usr/bin:/bin"].map { (s: String) in strdup(s) } + [nil]
         defer { (args + envp).forEach { free($0) } }
         let map = [devNull, stdout, devNull] + extra
         let cloneNewPID: UInt = 0x2000_0000  // CLONE_NEWPID (<sched.h> hides it from Swift)
         return map.withUnsafeBufferPointer { fds in
-            bh_spawn(argv[0], args, envp, fds.baseAddress, Int32(fds.count), newPIDNamespace ? cloneNewPID : 0, -1)
+            bh_spawn(program, args, envp, fds.baseAddress, Int32(fds.count), newPIDNamespace ? cloneNewPID : 0, -1)
         }
     }
 

@@ -22,6 +22,10 @@ typedef enum {
     BH_OPEN_TUN = 4,
     /// O_RDONLY|O_CLOEXEC: a small sysfs attribute or /dev/null (before confinement; exec).
     BH_OPEN_READ_PLAIN = 5,
+    /// O_WRONLY|O_CREAT|O_NOFOLLOW|O_NONBLOCK|O_NOCTTY|O_CLOEXEC, mode 0644: the parent's
+    /// --console file (created if absent; never truncated before its type is known; a FIFO
+    /// without a reader fails with ENXIO instead of blocking).
+    BH_OPEN_CREATE_WRITE_ONLY = 6,
 } bh_open_mode;
 
 /// statfs(path)'s and fstatfs(fd)'s f_type: which file system a file is on (sys/vfs.h does
@@ -31,7 +35,7 @@ long bh_fstatfs_type(int fd);
 
 /// The flags of `mode`, for tests that compare them with the profiles. -1 if unknown.
 int bh_open_flags(int mode);
-/// openat(dirfd, name, flags of `mode`) — never O_CREAT, so no mode argument.
+/// openat(dirfd, name, flags of `mode`, 0644) (the file mode counts only with O_CREAT).
 /// Returns the fd or -errno.
 int bh_open_at(int dirfd, const char *name, int mode);
 /// AT_FDCWD, which is a macro.

@@ -12,11 +12,14 @@
 /// if the parent already died), every signal unblocked (SIGTERM aside with CLONE_NEWPID: PID 1
 /// drops a signal it has no handler for, so SIGTERM waits blocked until the child's handler
 /// is in, bh_depth_exit_on_sigterm) and at its default, fd i = fds[i]
-/// for i in 0..<fd_count (a source of -1 leaves fd i closed), every other fd closed,
-/// execve(path, argv, envp). The exec's failure travels back on a CLOEXEC pipe.
-/// Returns the child's pid, or -errno (of fork/clone3, or of the child's execve).
+/// for i in 0..<fd_count (a source of -1 leaves fd i closed), the program at fd fd_count,
+/// every other fd closed, execveat(fd_count, "", argv, envp, AT_EMPTY_PATH): the file
+/// `program_fd` (O_PATH is enough) is what runs, whatever its path names by now. The program
+/// fd is close-on-exec, except for a `#!` script, whose interpreter opens /dev/fd/<fd_count>.
+/// fd_count is at most 64. The exec's failure travels back on a CLOEXEC pipe.
+/// Returns the child's pid, or -errno (of fork/clone3, or of the child's execveat).
 int bh_spawn(
-    const char *path, char *const argv[], char *const envp[], const int *fds, int fd_count, unsigned long clone_flags,
+    int program_fd, char *const argv[], char *const envp[], const int *fds, int fd_count, unsigned long clone_flags,
     int cgroup_fd);
 
 /// Drops every capability for good: PR_CAPBSET_DROP for each one up to cap_last_cap,

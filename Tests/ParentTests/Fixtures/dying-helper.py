@@ -10,8 +10,10 @@ then dies by a SIGKILL of its own, as a helper killed from outside does:
   after the guest powered off."""
 import os, signal, socket, struct, sys, time
 
-role = os.path.basename(sys.argv[0]).removeprefix("bulkhead-")
 args = sys.argv[1:]
+# Not from argv[0]: the parent runs the checked file by its fd (execveat), so a script's
+# interpreter sees /dev/fd/N as its name. The declarations say which helper it stands in for.
+role = "block" if "--file" in args else "exec" if "--hook" in args else "net"
 sock = socket.socket(fileno=int(args[args.index("--socket-fd") + 1]))
 MAGIC, VERSION, HELLO = 0x4B4C4842, 1, 1
 
