@@ -229,7 +229,7 @@ struct RunConfiguration {
             if !denied.contains(group) { denied.append(group) }
         }
         policy = SecurityPolicy(
-            prohibitInsecure: options.prohibitInsecure, requireSecure: options.requireSecure, deniedGroups: denied)
+            allowInsecure: options.allowInsecure, prohibitInsecure: options.prohibitInsecure, requireSecure: options.requireSecure, deniedGroups: denied)
 
         if let directory = options.helpers {
             var info = stat()

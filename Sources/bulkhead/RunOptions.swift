@@ -43,13 +43,16 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Where the guest's serial console goes: stdout, none, or an absolute FILE.")
     var console: String = "stdout"
 
-    @Option(help: "Seccomp mode: kill (default), trap, log or none (log and none are insecure).")
+    @Option(help: "Seccomp mode: kill (default), trap, log or none (log and none are insecure: need --allow-insecure).")
     var seccomp: String = "kill"
 
-    @Option(name: .customLong("device"), help: "An optional device model: escape-probe (insecure, for tests).")
+    @Option(name: .customLong("device"), help: "An optional device model: escape-probe (insecure, for tests: needs --allow-insecure).")
     var devices: [String] = []
 
-    @Flag(help: "Refuse anything declared insecure.")
+    @Flag(help: "Allow what is declared insecure (the escape probe, --seccomp log or none); refused without it.")
+    var allowInsecure = false
+
+    @Flag(help: "Refuse anything declared insecure, even with --allow-insecure.")
     var prohibitInsecure = false
 
     @Flag(help: "Refuse anything not declared secure.")

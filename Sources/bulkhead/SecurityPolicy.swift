@@ -1,9 +1,12 @@
 import BulkheadProtocol
 
 /// The operator's policy flags (DESIGN.md §6), applied to everything a configuration would
-/// use before anything starts.
+/// use before anything starts. Secure by default: what is declared insecure (the escape
+/// probe, `--seccomp log|none`) is refused unless the operator says `--allow-insecure`.
 struct SecurityPolicy {
-    /// --prohibit-insecure: refuse what is declared insecure.
+    /// --allow-insecure: let what is declared insecure run (tests, profiling, measurements).
+    let allowInsecure: Bool
+    /// --prohibit-insecure: refuse what is declared insecure, even with --allow-insecure.
     let prohibitInsecure: Bool
     /// --require-secure: refuse what is not declared secure (insecure or no statement).
     let requireSecure: Bool
@@ -57,6 +60,8 @@ struct SecurityPolicy {
             } else if requireSecure, use.entry.statement != .secure {
                 let statement = use.entry.statement == .insecure ? "is declared insecure" : "has no security statement"
                 refusals.append("\(what) \(statement); refused by --require-secure")
+            } else if !allowInsecure, use.entry.statement == .insecure {
+                refusals.append("\(what) is declared insecure; refused without --allow-insecure")
             } else if let group = use.entry.groups.first(where: deniedGroups.contains) {
                 refusals.append("\(what) is in feature group \(group.rawValue); refused by --deny-feature \(group.rawValue)")
             }

@@ -25,7 +25,7 @@ import Testing
     static func run(_ steps: String, memoryMiB: Int = 64) throws -> (status: Int32, output: String, errors: String) {
         try DefenseRun(
             name: DefenseRun.uniqueName("escape"),
-            ["--seccomp", "log", "--memory", "\(memoryMiB)", "--device", "escape-probe", "--cmdline", steps]
+            ["--allow-insecure", "--seccomp", "log", "--memory", "\(memoryMiB)", "--device", "escape-probe", "--cmdline", steps]
         ).finish()
     }
 

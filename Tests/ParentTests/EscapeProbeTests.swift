@@ -18,7 +18,7 @@ import Testing
 
     @Test(arguments: dangerousCalls)
     func trapModeRunExits159NamingTheCallAndVCPU0(call: String) throws {
-        let run = try ParentRun.run(["run", "--seccomp", "trap", "--device", "escape-probe", "--cmdline", "escape=\(call) banner"])
+        let run = try ParentRun.run(["run", "--allow-insecure", "--seccomp", "trap", "--device", "escape-probe", "--cmdline", "escape=\(call) banner"])
         #expect(run.status == 159, "\(run.errors)")
         #expect(run.errors.contains("bulkhead: forbidden call: process worker pid "), "\(run.errors)")
         #expect(run.errors.contains(", thread vcpu0, syscall \(Self.name(call)) ("), "\(run.errors)")
@@ -28,7 +28,7 @@ import Testing
 
     @Test(arguments: dangerousCalls)
     func killModeRunExits159AndNamesTheCallWhenTheKernelRecordIsThere(call: String) throws {
-        let run = try ParentRun.run(["run", "--device", "escape-probe", "--cmdline", "escape=\(call) banner"])
+        let run = try ParentRun.run(["run", "--allow-insecure", "--device", "escape-probe", "--cmdline", "escape=\(call) banner"])
         #expect(run.status == 159, "\(run.errors)")
         #expect(run.errors.contains("bulkhead: forbidden call: process worker pid "), "\(run.errors)")
         if !run.errors.contains("[unknown]") {  // the kernel rate-limits its records
@@ -43,7 +43,7 @@ import Testing
         var named = false
         for attempt in 0..<8 where !named {
             if attempt > 0 { sleep(2) }
-            let run = try ParentRun.run(["run", "--device", "escape-probe", "--cmdline", "escape=openat,-100,0,0"])
+            let run = try ParentRun.run(["run", "--allow-insecure", "--device", "escape-probe", "--cmdline", "escape=openat,-100,0,0"])
             #expect(run.status == 159)
             #expect(run.survivors.isEmpty)
             named = run.errors.contains(", thread vcpu0, syscall openat (257) [kernel audit record]")
@@ -55,7 +55,7 @@ import Testing
     func vcpuThreadCannotSignalItsParent(mode: String) throws {
         // `$$` is the parent's own pid (sh execs bulkhead); SIGKILL would end the parent.
         let run = try ParentRun.runWithOwnPid(
-            "run --seccomp \(mode) --device escape-probe --cmdline \"escape=kill,$$,9 banner\"")
+            "run --allow-insecure --seccomp \(mode) --device escape-probe --cmdline \"escape=kill,$$,9 banner\"")
         #expect(!run.signaled, "the parent was killed")
         #expect(run.status == 159, "\(run.errors)")
         #expect(run.errors.contains("bulkhead: forbidden call: process worker pid "), "\(run.errors)")
@@ -69,13 +69,13 @@ import Testing
         // The reference for the test above: unfiltered, kill(parent, 0) reaches the kernel. As
         // root the worker is PID 1 of its own PID namespace (README: Security model), where the
         // parent's pid does not exist (ESRCH, -3); otherwise it succeeds.
-        let run = try ParentRun.runWithOwnPid("run --seccomp none --device escape-probe --cmdline \"escape=kill,$$,0 banner\"")
+        let run = try ParentRun.runWithOwnPid("run --allow-insecure --seccomp none --device escape-probe --cmdline \"escape=kill,$$,0 banner\"")
         #expect(run.status == 0, "\(run.errors)")
         #expect(run.lines.first == "escape kill on vcpu = \(geteuid() == 0 ? -3 : 0)")
     }
 
     @Test func allowedGetpidSucceedsAndTheGuestCarriesOn() throws {
-        let run = try ParentRun.run(["run", "--device", "escape-probe", "--cmdline", "escape=getpid banner poweroff"])
+        let run = try ParentRun.run(["run", "--allow-insecure", "--device", "escape-probe", "--cmdline", "escape=getpid banner poweroff"])
         #expect(run.status == 0, "\(run.errors)")
         #expect(run.lines.first?.hasPrefix("escape getpid on vcpu = ") == true)
         #expect(run.lines.last == "bulkhead test guest: 1 vcpu")
@@ -83,14 +83,14 @@ import Testing
     }
 
     @Test func consoleWriteFromTheVCPUThreadIsAllowed() throws {
-        let run = try ParentRun.run(["run", "--device", "escape-probe", "--cmdline", "escape=write,1,0,0 banner"])
+        let run = try ParentRun.run(["run", "--allow-insecure", "--device", "escape-probe", "--cmdline", "escape=write,1,0,0 banner"])
         #expect(run.status == 0, "\(run.errors)")
         #expect(run.lines.first == "escape write on vcpu = 0")
         #expect(run.lines.last == "bulkhead test guest: 1 vcpu")
     }
 
     @Test func fdatasyncIsAllowedOnTheIOThread() throws {
-        let run = try ParentRun.run(["run", "--device", "escape-probe", "--cmdline", "escape=fdatasync,-1@io banner"])
+        let run = try ParentRun.run(["run", "--allow-insecure", "--device", "escape-probe", "--cmdline", "escape=fdatasync,-1@io banner"])
         #expect(run.status == 0, "\(run.errors)")
         #expect(run.lines.first == "escape fdatasync on io = -9")  // EBADF: the call ran
         #expect(run.lines.last == "bulkhead test guest: 1 vcpu")
@@ -98,14 +98,14 @@ import Testing
     }
 
     @Test func fdatasyncIsForbiddenOnTheVCPUThread() throws {
-        let run = try ParentRun.run(["run", "--seccomp", "trap", "--device", "escape-probe", "--cmdline", "escape=fdatasync,-1 banner"])
+        let run = try ParentRun.run(["run", "--allow-insecure", "--seccomp", "trap", "--device", "escape-probe", "--cmdline", "escape=fdatasync,-1 banner"])
         #expect(run.status == 159)
         #expect(run.errors.contains(", thread vcpu0, syscall fdatasync (75)"), "\(run.errors)")
         #expect(run.survivors.isEmpty)
     }
 
     @Test func socketIsForbiddenOnTheIOThreadToo() throws {
-        let run = try ParentRun.run(["run", "--seccomp", "trap", "--device", "escape-probe", "--cmdline", "escape=socket,2,1,0@io"])
+        let run = try ParentRun.run(["run", "--allow-insecure", "--seccomp", "trap", "--device", "escape-probe", "--cmdline", "escape=socket,2,1,0@io"])
         #expect(run.status == 159)
         #expect(run.errors.contains(", thread io, syscall socket (41)"), "\(run.errors)")
     }

@@ -53,7 +53,7 @@ import Testing
     }
 
     @Test func denyingTestOnlyRefusesTheEscapeProbe() throws {
-        let run = try Self.refused(["--deny-feature", "test-only", "--device", "escape-probe"])
+        let run = try Self.refused(["--allow-insecure", "--deny-feature", "test-only", "--device", "escape-probe"])
         #expect(run.errors.contains("feature group test-only"))
     }
 

@@ -19,7 +19,7 @@ import Testing
         // pipe, after 3 s in which the parent's resident size is taken.
         let flood = 2 << 20
         let steps = "banner sleep=3000 escape=write,4,ptr:0x1000000:\(flood),\(flood) banner poweroff"
-        let running = try ParentRun.Running(["run", "--device", "escape-probe", "--cmdline", steps])
+        let running = try ParentRun.Running(["run", "--allow-insecure", "--device", "escape-probe", "--cmdline", steps])
         var before: Int?
         var peak = 0
         let started = Date()
@@ -46,7 +46,7 @@ import Testing
         let line = Array("\u{1B}[2Jbulkhead: fake\n\u{1B}]0;x\u{07}\n".utf8)
         let hex = line.map { String(format: "%02x", $0) }.joined()
         let run = try ParentRun.run(
-            ["run", "--device", "escape-probe", "--cmdline", "escape=write,4,hex:\(hex),\(line.count) poweroff"])
+            ["run", "--allow-insecure", "--device", "escape-probe", "--cmdline", "escape=write,4,hex:\(hex),\(line.count) poweroff"])
         #expect(run.status == 0, "\(run.errors)")
         let lines = run.errors.split(separator: "\n")
         #expect(lines.contains("bulkhead-worker: \\x1b[2Jbulkhead: fake"), "\(run.errors)")

@@ -75,7 +75,7 @@ import TestSupport
         let name = "journal-\(getpid())"
         let run = try runToEnd(
             BuiltProducts.path("bulkhead"),
-            ["run", "--name", name, "--seccomp", "trap", "--device", "escape-probe", "--cmdline", "escape=openat,-100,0,0 banner"],
+            ["run", "--name", name, "--allow-insecure", "--seccomp", "trap", "--device", "escape-probe", "--cmdline", "escape=openat,-100,0,0 banner"],
             environment: ["JOURNAL_STREAM": "8:12345"])
         #expect(run.status == 159, "\(run.output)")
         // The parent's own lines went to the journal, not to stderr (which the journal would
