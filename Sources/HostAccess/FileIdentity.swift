@@ -49,6 +49,8 @@ public struct FileStatus: Sendable {
     public let mode: UInt32
     public let owner: UInt32
     public let size: Int64
+    /// st_rdev: the device a block or character device file stands for.
+    public let rawDevice: UInt64
 
     /// fstat(fd) through `bh_file_status_of` (newfstatat(fd, "", AT_EMPTY_PATH) in glibc).
     public static func of(_ descriptor: FileDescriptor) throws(Errno) -> FileStatus {
@@ -57,6 +59,6 @@ public struct FileStatus: Sendable {
         if result < 0 { throw Errno(rawValue: -result) }
         return FileStatus(
             identity: FileIdentity(device: raw.device, inode: raw.inode, type: FileType(mode: raw.mode)),
-            mode: raw.mode, owner: raw.uid, size: raw.size)
+            mode: raw.mode, owner: raw.uid, size: raw.size, rawDevice: raw.raw_device)
     }
 }
