@@ -149,6 +149,26 @@ static void step_sleep(int64_t ms) {
     puts(" ms\n");
 }
 
+/* tick=N,MS: prints "tick I" every MS ms, N times (a counting guest for pause/resume).
+ * It polls boot_info.stop_request between ticks: the VMM's graceful stop (ctl stop)
+ * sets it, and the guest prints "stop requested" and powers off with status 0. */
+static void step_tick(int64_t n, int64_t ms) {
+    for (int64_t i = 1; i <= n; i++) {
+        /* From now, not from a fixed schedule: after a pause the count goes on at its pace. */
+        uint64_t next = rdtsc() + (uint64_t)ms * boot->tsc_khz;
+        while (rdtsc() < next) {
+            if (boot->stop_request) {
+                puts("stop requested\n");
+                poweroff(0);
+            }
+            pause();
+        }
+        puts("tick ");
+        putu((uint64_t)i);
+        putc('\n');
+    }
+}
+
 static void step_exits(int64_t n) {
     uint64_t start = rdtsc();
     for (int64_t i = 0; i < n; i++) outb(PORT_NULL, 0);
@@ -351,6 +371,13 @@ static void run_step(struct word step) {
     else if (has_value && equals(step, "sleep")) {
         if (!number(value, &n) || n < 0 || n > 3600000) fail("malformed sleep", value);
         step_sleep(n);
+    } else if (has_value && equals(step, "tick")) {
+        struct word period;
+        int64_t ms = 0;
+        if (!split(&value, ',', &period) || !number(value, &n) || n < 0 || n > 100000000 || !number(period, &ms) || ms < 1
+            || ms > 60000)
+            fail("malformed tick", value);
+        step_tick(n, ms);
     } else if (has_value && equals(step, "exits")) {
         if (!number(value, &n) || n < 0 || n > 100000000) fail("malformed exits", value);
         step_exits(n);

@@ -37,6 +37,7 @@ struct boot_info {
     uint32_t reserved;
     uint64_t tsc_khz;
     uint64_t memory_bytes;
+    uint32_t stop_request; /* set to 1 by the VMM: please power off (tick polls it) */
 };
 
 /* The escape probe (Sources/Devices/EscapeRequest.swift). kinds[i] says how args[i] is

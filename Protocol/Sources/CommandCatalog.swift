@@ -48,8 +48,42 @@ public enum CommandCatalog {
         ],
         groups: [.unrestricted], security: nil)
 
+    // The VM's control socket (served by the sealed parent; README "Operating a running VM").
+    public static let vmStateCases = ["running", "paused", "stopping"]
+
+    public static let info = CommandSpec(
+        id: 64, name: "info", helper: .control,
+        summary: "the VM's state, vCPUs, memory, devices, uptime and process ids",
+        arguments: [],
+        reply: [
+            FieldSpec("state", .enumeration(vmStateCases)), FieldSpec("vcpus", .u32), FieldSpec("memory_mib", .u32),
+            FieldSpec("devices", .strings), FieldSpec("uptime_ms", .u64), FieldSpec("pids", .strings),
+        ],
+        groups: [.inspect], security: .secure)
+
+    public static let pause = CommandSpec(
+        id: 66, name: "pause", helper: .control,
+        summary: "takes every vCPU out of KVM_RUN and holds it; answers once all are out",
+        arguments: [],
+        reply: [FieldSpec("state", .enumeration(vmStateCases))],
+        groups: [.lifecycle], security: .secure)
+
+    public static let resume = CommandSpec(
+        id: 67, name: "resume", helper: .control,
+        summary: "lets every held vCPU continue where it stopped",
+        arguments: [],
+        reply: [FieldSpec("state", .enumeration(vmStateCases))],
+        groups: [.lifecycle], security: .secure)
+
+    public static let stop = CommandSpec(
+        id: 68, name: "stop", helper: .control,
+        summary: "asks the guest to power off; after timeout_ms ends the VM (0: at once)",
+        arguments: [FieldSpec("timeout_ms", .u32)],
+        reply: [FieldSpec("state", .enumeration(vmStateCases))],
+        groups: [.lifecycle], security: .secure)
+
     /// Every command, ordered by id.
-    public static let all: [CommandSpec] = [hello, echo, blockOpen, netOpenTap, execRunHook]
+    public static let all: [CommandSpec] = [hello, echo, blockOpen, netOpenTap, execRunHook, info, pause, resume, stop]
 
     public static func command(id: UInt16) -> CommandSpec? { all.first { $0.id == id } }
     public static func command(named name: String) -> CommandSpec? { all.first { $0.name == name } }

@@ -3,17 +3,27 @@ public enum HelperKind: String, CaseIterable, Sendable {
     case block
     case net
     case exec
+    /// Served by the VM's control socket (`/run/bulkhead/NAME/control`), which the sealed
+    /// parent serves; VM commands are forwarded to the worker's control thread.
+    case control
     /// Served by every helper (the protocol's own commands).
     case any
 }
 
-/// Feature groups an operator can deny as a whole (`--deny-feature GROUP`, DESIGN.md §6):
-/// a command added to a denied group later is denied without editing a list.
+/// Feature groups an operator can deny as a whole (`--deny-feature GROUP` for helper
+/// commands, `--deny-control-feature GROUP` for the control socket; DESIGN.md §6): a command
+/// added to a denied group later is denied without editing a list.
 public enum FeatureGroup: String, CaseIterable, Sendable {
     /// Runs operator-declared host programs: the power to start processes.
     case unrestricted
     /// For tests and benchmarks only; production helpers deny it.
     case testOnly = "test-only"
+    /// Control socket: reads the VM's state and counters, changes nothing.
+    case inspect
+    /// Control socket: pauses, resumes, stops or resets the VM.
+    case lifecycle
+    /// Control socket: attaches to the guest's serial console (its input and output).
+    case console
 }
 
 /// A command's security statement (DESIGN.md §6). A command with none says nothing.

@@ -31,6 +31,10 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
     case refused(String)
     /// The handler broke the catalog's promise (e.g. wrong reply fd count). A bug.
     case internalError(String)
+    /// The control socket's peer is neither root, the VM's owner nor in its --control-group.
+    case peerRefused(String)
+    /// The VM's state does not allow the command now (e.g. resume while running).
+    case stateConflict(String)
     /// The peer answered with an error reply (client side).
     case remote(code: UInt32, message: String)
     /// A reply that does not belong to the request (client side).
@@ -60,6 +64,8 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
         case .malformedBody: 15
         case .refused: 16
         case .internalError: 17
+        case .peerRefused: 18
+        case .stateConflict: 19
         case .remote(let code, _): code
         case .unexpectedReply, .peerHungUp, .socket: 17
         }
@@ -71,7 +77,7 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
         5: "length-mismatch", 6: "too-many-fds", 7: "unexpected-fds", 8: "fd-count-mismatch",
         9: "unexpected-control-message", 10: "nonzero-reserved", 11: "bad-kind",
         12: "unknown-command", 13: "not-served-here", 14: "command-denied",
-        15: "malformed-body", 16: "refused", 17: "internal-error",
+        15: "malformed-body", 16: "refused", 17: "internal-error", 18: "peer-refused", 19: "state-conflict",
     ]
 
     public var description: String {
@@ -96,6 +102,8 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
         case .malformedBody(let what): "malformed body: \(what)"
         case .refused(let reason): "refused: \(reason)"
         case .internalError(let what): "internal error: \(what)"
+        case .peerRefused(let why): "peer credentials refused: \(why)"
+        case .stateConflict(let why): "the VM's state does not allow it: \(why)"
         case .remote(let code, let message):
             "peer answered \(Self.codeNames[code] ?? "error \(code)"): \(message)"
         case .unexpectedReply(let what): "unexpected reply: \(what)"

@@ -50,50 +50,18 @@ public final class RequestServer {
         }
     }
 
-    /// One datagram, checked in PROTOCOL.md's order. Returns non-nil to end the loop.
+    /// One datagram, checked in PROTOCOL.md's order (RequestCheck). Returns non-nil to end the loop.
     private func handle(_ datagram: inout ReceivedDatagram, _ handler: (IncomingRequest) throws -> Reply) -> End? {
-        let address = MessageHeader.replyAddress(of: datagram.bytes)
-        func fail(_ error: ProtocolError) -> End? {
-            datagram.closeFDs()
-            return sendError(error, requestID: address.requestID, commandID: address.commandID)
+        let request: IncomingRequest
+        switch RequestCheck.check(&datagram, served: helper, denied: deniedGroups) {
+        case .request(let checked): request = checked
+        case .error(let error, let requestID, let commandID, let endsConnection):
+            let end = sendError(error, requestID: requestID, commandID: commandID)
+            if endsConnection, case .unsupportedVersion(let version) = error { return .versionMismatch(version) }
+            return end
         }
-        if datagram.controlTruncated || datagram.fds.count > ProtocolLimits.maxFDs {
-            return fail(.tooManyFDs("more than \(ProtocolLimits.maxFDs) fds were sent"))
-        }
-        if datagram.foreignControl { return fail(.unexpectedControlMessage) }
-        if datagram.dataTruncated {
-            return fail(.oversized("datagram longer than \(ProtocolLimits.maxMessageSize) bytes"))
-        }
-        let header: MessageHeader
-        do { header = try MessageHeader.decode(datagram.bytes) } catch {
-            if case .unsupportedVersion(let version) = error {
-                datagram.closeFDs()
-                _ = sendError(error, requestID: 0, commandID: 0)
-                return .versionMismatch(version)
-            }
-            return fail(error)
-        }
-        guard header.kind == .request else { return fail(.badKind(header.kind.rawValue)) }
-        guard Int(header.fdCount) == datagram.fds.count else {
-            return fail(.fdCountMismatch(declared: Int(header.fdCount), received: datagram.fds.count))
-        }
-        guard let command = CommandCatalog.command(id: header.commandID) else {
-            return fail(.unknownCommand(header.commandID))
-        }
-        guard command.isServed(by: helper) else {
-            return fail(.notServedHere(command: command.name, helper: helper.rawValue))
-        }
-        if let group = command.groups.first(where: deniedGroups.contains) {
-            return fail(.commandDenied(command: command.name, group: group.rawValue))
-        }
-        guard datagram.fds.count <= command.requestFDs else {
-            return fail(.unexpectedFDs(command: command.name, allowed: command.requestFDs, received: datagram.fds.count))
-        }
-        let body = Array(datagram.bytes[ProtocolLimits.headerSize...])
-        do { try BodyReader.validate(body, against: command.arguments) } catch { return fail(error) }
-
-        let request = IncomingRequest(command: command, requestID: header.requestID, body: body, fds: datagram.fds)
-        datagram.fds = []  // the handler owns them now
+        let header = (requestID: request.requestID, commandID: request.command.id)
+        let command = request.command
         var reply: Reply
         do { reply = try answer(request, handler) } catch let error as ProtocolError {
             return sendError(error, requestID: header.requestID, commandID: header.commandID)

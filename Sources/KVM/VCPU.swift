@@ -57,6 +57,13 @@ public final class VCPU: @unchecked Sendable {
         UInt64(try kvmIoctl(fd, bh_kvm_get_tsc_khz, "KVM_GET_TSC_KHZ"))
     }
 
+    /// kvm_run.immediate_exit: while set, KVM_RUN returns EINTR at once instead of entering
+    /// the guest. Set by another thread (pause) before it kicks this one with a signal, so
+    /// a kick that lands just before KVM_RUN is not lost; cleared by the vCPU thread itself.
+    public func setImmediateExit(_ on: Bool) {
+        kvmRun.pointee.immediate_exit = on ? 1 : 0
+    }
+
     /// KVM_RUN: runs the guest until it exits to us. EINTR comes back as `.interrupted`.
     public func run() throws -> VCPUExit {
         if ioctlInt(fd.rawValue, bh_kvm_run, 0) < 0 {

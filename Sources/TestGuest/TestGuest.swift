@@ -28,6 +28,8 @@ public enum TestGuest {
     public enum Layout {
         public static let bootInfoAddress: UInt64 = 0x5000
         public static let bootInfoMagic: UInt32 = 0x4754_4842  // "BHTG"
+        /// boot_info.stop_request: the VMM stores 1 to ask the guest to power off (ctl stop).
+        public static let stopRequestAddress: UInt64 = bootInfoAddress + 32
         public static let cmdlineAddress: UInt64 = 0x5100
         public static let cmdlineMax = 3840
         public static let imageAddress: UInt64 = 0x10_0000

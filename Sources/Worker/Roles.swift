@@ -17,6 +17,7 @@ struct WorkerThreads {
     /// The built-in test guest's private ports (park) exist only when it is the guest.
     let runsTestGuest: Bool
     let virtio: VirtioDevices
+    let gate: PauseGate
 
     private func confine(_ name: String, as role: Role) -> Bool {
         do {
@@ -29,18 +30,27 @@ struct WorkerThreads {
         return true
     }
 
+    /// A vCPU thread that will not run the guest again: out of KVM_RUN for good, so a pause
+    /// does not wait for it.
+    private func park() -> Never {
+        gate.parkedForGood()
+        state.parkForever()
+    }
+
     /// The i8042 keyboard controller's command port; 0xFE pulses the CPU reset line.
     static let i8042Command: UInt16 = 0x64
 
     /// `vcpuN`: KVM_RUN and the port exits it returns, emulated in place.
     func vcpu(_ vcpu: VCPU) {
         let name = Role.vcpu.threadName(index: Int(vcpu.id))
-        guard confine(name, as: .vcpu) else { state.parkForever() }
+        gate.register(vcpu: Int(vcpu.id))
+        guard confine(name, as: .vcpu) else { park() }
         while true {
+            gate.holdIfPaused(vcpu)
             let exit: VCPUExit
             do { exit = try vcpu.run() } catch {
                 state.fail("\(name): \(error)")
-                state.parkForever()
+                park()
             }
             switch exit {
             case .io(let io): handlePort(io, on: name)
@@ -53,13 +63,13 @@ struct WorkerThreads {
             case .interrupted: continue
             case .shutdown:
                 state.fail("\(name): the guest triple-faulted (KVM_EXIT_SHUTDOWN)")
-                state.parkForever()
+                park()
             case .halt:
                 state.fail("\(name): the guest halted with nothing to wake it")
-                state.parkForever()
+                park()
             default:
                 state.fail("\(name): unexpected exit \(exit)")
-                state.parkForever()
+                park()
             }
         }
     }
@@ -69,12 +79,12 @@ struct WorkerThreads {
         case SerialPort.ports: serial.handle(io)
         case TestGuest.Port.poweroff where io.isWrite:
             state.powerOff(status: Int32(io.value & 0xFF))
-            state.parkForever()
-        case TestGuest.Port.park where io.isWrite && runsTestGuest: state.parkForever()
+            park()
+        case TestGuest.Port.park where io.isWrite && runsTestGuest: park()
         case TestGuest.Port.null: break
         case Self.i8042Command where io.isWrite && io.value & 0xFF == 0xFE:
             state.powerOff(status: 0)  // i8042 pulse reset line (Linux reboot=k): the run ends
-            state.parkForever()
+            park()
         case TestGuest.Port.escape where io.isWrite && io.size == 4:
             guard let probe = escapeProbe else { break }
             guard let request = probe.request(at: io.value) else { return state.fail("\(name): escape request outside guest memory") }
@@ -96,43 +106,28 @@ struct WorkerThreads {
         state.parkForever()
     }
 
-    /// `control`: waits until every thread is confined, tells the parent, then sleeps until
-    /// the VM ends, the parent asks it to `stop` (its polite stop: the sealed parent holds no
-    /// capability to signal a worker under another uid) or the parent's status fd hangs up,
-    /// and ends the process. A stop exits 143, as SIGTERM does.
+    /// `control`: waits until every thread is confined, tells the parent, then serves the
+    /// parent's requests on the status socket (ParentRequests) until the VM ends or the
+    /// parent's status fd hangs up, and ends the process with the guest's status.
     func control(threads: Int) -> Never {
         guard confine("control", as: .control) else { state.parkForever() }
         state.waitUntilConfined(threads: threads)
-        if let statusFD { writeLine("ready", to: statusFD) }
+        if let statusFD { ParentRequests.send("ready", to: statusFD) }
         var fds = [pollfd(fd: state.wakeFD, events: Int16(POLLIN), revents: 0)]
         if let statusFD { fds.append(pollfd(fd: statusFD, events: Int16(POLLIN), revents: 0)) }
+        let requests = ParentRequests(state: state, gate: gate, memory: memory, runsTestGuest: runsTestGuest)
         while state.finalStatus == nil {
             let n = bh_ppoll_forever(&fds, UInt(fds.count))
             if n < 0 && n != -EINTR { state.fail("control: ppoll: \(-n)") }
-            guard fds.count > 1 else { continue }
-            if fds[1].revents & Int16(POLLIN) != 0, parentAskedToStop(fds[1].fd) {
-                state.powerOff(status: Self.stoppedStatus)
+            guard fds.count > 1, let statusFD else { continue }
+            if fds[1].revents & Int16(POLLIN) != 0 {
+                requests.serveOne(statusFD)
             } else if fds[1].revents & Int16(POLLHUP | POLLERR) != 0 {
                 state.fail("control: the parent hung up")
             }
         }
         let status = state.finalStatus ?? 70
-        if let statusFD { writeLine("poweroff \(status)", to: statusFD) }
+        if let statusFD { ParentRequests.send("poweroff \(status)", to: statusFD) }
         _exit(status)
-    }
-
-    /// 128 + SIGTERM: what the worker exited with when the parent ended it with a signal.
-    static let stoppedStatus: Int32 = 143
-
-    /// One message from the parent; true when it is `stop`.
-    private func parentAskedToStop(_ fd: Int32) -> Bool {
-        var buffer = [UInt8](repeating: 0, count: 64)
-        let n = read(fd, &buffer, buffer.count)
-        return n > 0 && buffer[..<n].starts(with: Array("stop".utf8))
-    }
-
-    private func writeLine(_ line: String, to fd: Int32) {
-        var text = line + "\n"
-        _ = text.withUTF8 { write(fd, $0.baseAddress, $0.count) }
     }
 }

@@ -30,12 +30,15 @@ func runWorker() throws(WorkerError) -> Never {
     } catch {
         throw .setup("cannot build the VM: \(error)")
     }
+    // The pause kick (PauseGate): an empty handler, so a signalled KVM_RUN returns EINTR.
+    let kick = bh_install_kick_handler()
+    guard kick == 0 else { throw .system(call: "sigaction(SIGUSR1)", errno: -kick) }
     let threads = WorkerThreads(
         state: state,
         serial: SerialPort(consoleFD: options.consoleFD, interrupt: IRQEventFD(fd: machine.serialInterrupt)),
         escapeProbe: options.escapeProbe ? EscapeProbe(memory: machine.memory) : nil, memory: machine.memory,
         mode: options.seccomp, statusFD: options.statusFD,
-        runsTestGuest: options.kernelFD == nil, virtio: machine.virtio)
+        runsTestGuest: options.kernelFD == nil, virtio: machine.virtio, gate: PauseGate(vcpus: machine.vcpus))
 
     try WorkerDefense.apply(options)  // namespaces, uid, limits (DESIGN.md §7)
 

@@ -25,8 +25,10 @@ struct RunCommand: ParsableCommand {
         _ = bh_close_from(3)
         var plan: LaunchPlan
         let defense: RunDefense
+        let controlSettings: ControlSettings
         do {
             plan = try Self.plan(options)
+            controlSettings = try ControlSettings(options.control)
             defense = try RunDefense(options.defense)  // registry entry and identities (DESIGN.md §7)
             plan.identities = defense.identities
             plan.vmName = options.defense.name ?? "vm-\(getpid())"
@@ -80,6 +82,19 @@ struct RunCommand: ParsableCommand {
         }
         defense.registration?.record(
             vm.helpers.map { ($0.name, $0.pid) } + (vm.worker.map { [($0.name, $0.pid)] } ?? []))
+        // The control socket (`--name`): listening before the seal, served by the sealed parent.
+        var control: ControlServer?
+        if options.defense.name != nil, let registration = defense.registration {
+            do {
+                try ControlServer.listen(at: registration.controlPath)
+                control = ControlServer(settings: controlSettings, facts: Self.facts(plan, vm))
+            } catch {
+                StandardError.line("\(error)")
+                vm.killAll()
+                Self.removeCgroupAndRegistration(cgroup, defense.registration)
+                _exit(ExitStatus.systemError)
+            }
+        }
         do {
             // With cgroup.kill the parent needs no capability, and no kill(2), to end its children.
             let ending: ParentSeal.Ending =
@@ -91,9 +106,27 @@ struct RunCommand: ParsableCommand {
             Self.removeCgroupAndRegistration(cgroup, defense.registration)
             _exit(ExitStatus.systemError)
         }
-        let status = Supervisor(vm: vm, signalFD: signalFD, audit: audit).run()
+        let status = Supervisor(vm: vm, signalFD: signalFD, audit: audit, control: control).run()
         Self.removeCgroupAndRegistration(cgroup, defense.registration)
         _exit(status)
+    }
+
+    /// What the control socket's `info` reports that does not change while the VM runs.
+    static func facts(_ plan: LaunchPlan, _ vm: LaunchedVM) -> ControlServer.Facts {
+        let configuration = plan.configuration
+        let console =
+            switch configuration.console {
+            case .stdout: "stdout"
+            case .none: "none"
+            case .file(let path): path
+            }
+        var devices = ["serial 16550 (console \(console))"]
+        devices += configuration.disks.map { "virtio-blk \($0.path) (\($0.readOnly ? "ro" : "rw"))" }
+        devices += configuration.nets.map { "virtio-net tap=\($0.tap)" }
+        let processes = [("parent", getpid())] + vm.helpers.map { ($0.name, $0.pid) } + (vm.worker.map { [($0.name, $0.pid)] } ?? [])
+        return ControlServer.Facts(
+            vcpus: UInt32(configuration.cpus), memoryMiB: UInt32(configuration.memoryMiB), devices: devices,
+            pids: processes.map { "\($0.0) \($0.1)" })
     }
 
     /// The end of a run (works sealed: unlinkat on held fds). A cgroup that cannot be removed

@@ -70,4 +70,6 @@ struct RunOptions: ParsableArguments {
     @OptionGroup var defense: DefenseOptions
 
     @OptionGroup var cgroup: CgroupOptions
+
+    @OptionGroup var control: ControlOptions
 }

@@ -27,6 +27,8 @@ final class Supervisor {
     private var flooded = false
     private var trapLine: Substring?
     private var poweroffStatus: Int32?
+    /// The VM's control socket (`--name`), served in this loop; nil without one.
+    private let control: ControlServer?
 
     static let graceMilliseconds = 500
     /// After SIGKILL a child is gone within microseconds; this only bounds a child that
@@ -42,10 +44,13 @@ final class Supervisor {
         case signal(Int32)
         /// The worker wrote a line past the bound (ChildLines); the reason is already printed.
         case flooded
+        /// `ctl stop`: the guest did not power off within the caller's timeout.
+        case controlStop
     }
 
-    init(vm: LaunchedVM, signalFD: Int32, audit: consuming KernelAuditLog?) {
+    init(vm: LaunchedVM, signalFD: Int32, audit: consuming KernelAuditLog?, control: ControlServer? = nil) {
         self.vm = vm
+        self.control = control
         self.signalFD = signalFD
         self.hasAudit = audit != nil
         self.audit = audit
@@ -67,13 +72,19 @@ final class Supervisor {
             var fds = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
             if vm.reportFD >= 0 { fds.append(pollfd(fd: vm.reportFD, events: Int16(POLLIN), revents: 0)) }
             if vm.statusFD >= 0 { fds.append(pollfd(fd: vm.statusFD, events: Int16(POLLIN), revents: 0)) }
-            let n = bh_ppoll_ms(&fds, UInt(fds.count), -1)
+            let controlStart = fds.count
+            if let control { fds += control.pollFDs }
+            let n = bh_ppoll_ms(&fds, UInt(fds.count), control?.pollTimeoutMilliseconds ?? -1)
             if n == -EINTR { continue }
-            for entry in fds where entry.revents != 0 {
+            for entry in fds[..<controlStart] where entry.revents != 0 {
                 if entry.fd == vm.reportFD { readReport() }
                 if entry.fd == vm.statusFD { readStatus() }
             }
             if flooded { return .flooded }
+            if let control {
+                control.serve(Array(fds[controlStart...]), statusFD: vm.statusFD)
+                if control.hardStopIsDue { return .controlStop }
+            }
             guard fds[0].revents != 0 else { continue }
             var stop: Int32?
             while true {
@@ -123,8 +134,12 @@ final class Supervisor {
 
     private func readStatus() {
         let reading = status.read()
-        for line in reading.lines where line.starts(with: Array("poweroff ".utf8)) {
-            poweroffStatus = Int32(String(decoding: line.dropFirst(9), as: UTF8.self))
+        for line in reading.lines {
+            if line.starts(with: Array("poweroff ".utf8)) {
+                poweroffStatus = Int32(String(decoding: line.dropFirst(9), as: UTF8.self))
+            } else if !line.elementsEqual("ready".utf8) {
+                control?.workerAnswered(Substring(String(decoding: line, as: UTF8.self)))
+            }
         }
         if ended(reading.end, vm.statusFD, "status socket") { vm.statusFD = -1 }
     }
@@ -251,6 +266,10 @@ final class Supervisor {
             return ExitStatus.interrupted(by: signal)
         case .flooded:
             return ExitStatus.workerFailure
+        case .controlStop:
+            let timeout = control?.stopTimeoutMilliseconds ?? 0
+            StandardError.line("stopped by the control socket: the guest did not power off within \(timeout) ms")
+            return ExitStatus.interrupted(by: SIGTERM)
         case .workerEnded(let worker, let ending):
             switch ending {
             case .exited(ForbiddenCallReport.exitStatus):

@@ -162,6 +162,7 @@ struct VMRegistry {
 
     static func remove(name: String, uid: UInt32?) {
         if let uid, ProcFS.link("\(root)/.uid-\(uid)") == name { _ = unlink("\(root)/.uid-\(uid)") }
+        _ = unlink("\(root)/\(name)/\(ControlServer.socketName)")
         _ = unlink("\(root)/\(name)/processes")
         _ = rmdir("\(root)/\(name)")
     }
@@ -247,6 +248,9 @@ final class VMRegistration {
 
     var uid: UInt32? { entry.uid }
 
+    /// The VM's control socket (ControlServer).
+    var controlPath: String { "\(VMRegistry.root)/\(name)/\(ControlServer.socketName)" }
+
     /// Adds the started processes (before sealing: it writes a file).
     func record(_ processes: [(role: String, pid: Int32)]) {
         entry.processes = processes
@@ -272,7 +276,10 @@ final class VMRegistration {
         guard !removed else { return }
         removed = true
         if rootFD >= 0, let uid = entry.uid { _ = unlinkat(rootFD, ".uid-\(uid)", 0) }
-        if directoryFD >= 0 { _ = unlinkat(directoryFD, "processes", 0) }
+        if directoryFD >= 0 {
+            _ = unlinkat(directoryFD, ControlServer.socketName, 0)  // the control socket, if any
+            _ = unlinkat(directoryFD, "processes", 0)
+        }
         if rootFD >= 0 {
             _ = unlinkat(rootFD, name, AT_REMOVEDIR)
         } else {

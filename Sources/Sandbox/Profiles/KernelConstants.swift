@@ -25,6 +25,16 @@ public enum KernelConstant {
     public static let oCloexec: UInt64 = 0o2000000
     public static let oPath: UInt64 = 0o10000000
 
+    // sys/socket.h, asm-generic/socket.h (x86_64).
+    public static let sockNonblock: UInt64 = 0o4000
+    public static let sockCloexec: UInt64 = 0o2000000
+    public static let solSocket: UInt64 = 1
+    public static let soPeerCred: UInt64 = 17
+    public static let soPeerGroups: UInt64 = 59
+    /// The sealed parent's control-socket listening fd (bulkhead's ControlServer.listeningFD
+    /// is this value): fixed so accept4 can be pinned to it.
+    public static let controlListeningFD: Int32 = 64
+
     /// The flags glibc 2.36's pthread_create passes to clone: a thread, nothing else.
     /// CLONE_VM|FS|FILES|SIGHAND|THREAD|SYSVSEM|SETTLS|PARENT_SETTID|CHILD_CLEARTID.
     public static let cloneThreadFlags: UInt64 = 0x3D_0F00

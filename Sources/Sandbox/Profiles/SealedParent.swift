@@ -9,6 +9,10 @@ extension Profile {
     /// unlinkat: the VM's runtime registry entry (/run/bulkhead/NAME) and its cgroup directory
     /// are removed at the end, through directory fds opened before sealing; the --console file
     /// is the operator's and stays.
+    /// The VM's control socket (`--name`, README "Operating a running VM") is served here
+    /// too: accept4 only on its listening fd, getsockopt only for the peer's credentials,
+    /// clock_gettime for uptime and the stop timeout; replies and requests go through the
+    /// recvmsg and sendmsg the helper runtime already has.
     public static let sealedParent = Profile(
         name: "parent",
         summary: "the supervisor after sealing: wait, report, end the VM through its cgroup, clean up",
@@ -16,7 +20,21 @@ extension Profile {
         rules: [
             .allow("wait4", because: "reap children and learn how they ended"),
             .allow("unlinkat", because: "remove the VM's runtime registry entry and its cgroup when it ends"),
-            .allow("ppoll", because: "wait on the signalfd (SIGCHLD, SIGINT, SIGTERM), the status socket and the report pipe"),
+            .allow("ppoll", because: "wait on the signalfd (SIGCHLD, SIGINT, SIGTERM), the status socket, the report pipe and the control socket"),
+            .allow(
+                "accept4",
+                where: .arg(0, .equal(UInt64(KernelConstant.controlListeningFD))), .arg(1, .equal(0)), .arg(2, .equal(0)),
+                .arg(3, .equal(KernelConstant.sockCloexec | KernelConstant.sockNonblock)),
+                because: "accept a control-socket connection on its listening fd (non-blocking, close-on-exec, no address)"),
+            .allow(
+                "getsockopt",
+                where: .arg(1, .equal(KernelConstant.solSocket)), .arg(2, .equal(KernelConstant.soPeerCred)),
+                because: "SO_PEERCRED: the uid and gid of each control-socket peer, checked before it is served"),
+            .allow(
+                "getsockopt",
+                where: .arg(1, .equal(KernelConstant.solSocket)), .arg(2, .equal(KernelConstant.soPeerGroups)),
+                because: "SO_PEERGROUPS: the peer's supplementary groups, for --control-group"),
+            .allow("clock_gettime", because: "the control socket's uptime and stop timeout (the vDSO usually answers without entering the kernel)"),
         ])
 
     /// The sealed parent of a VM without a cgroup.kill to end it by (no cgroup v2 hierarchy, an

@@ -1,0 +1,68 @@
+/// The VM control socket's messages (CommandCatalog `info` … `stop`). Requests without
+/// arguments share one shape; replies carry the VM's state as an enumeration index.
+public enum VMState: Int, Sendable, CaseIterable {
+    case running = 0
+    case paused = 1
+    case stopping = 2
+
+    public var name: String { CommandCatalog.vmStateCases[rawValue] }
+}
+
+/// `info` reply.
+public struct InfoReply: BodyCodable, Equatable {
+    public var state: VMState
+    public var vcpus: UInt32
+    public var memoryMiB: UInt32
+    /// One entry per device, e.g. `serial 16550`, `virtio-blk /path (ro)`.
+    public var devices: [String]
+    public var uptimeMilliseconds: UInt64
+    /// `ROLE PID` per process of the VM, the parent first.
+    public var pids: [String]
+
+    public init(state: VMState, vcpus: UInt32, memoryMiB: UInt32, devices: [String], uptimeMilliseconds: UInt64, pids: [String]) {
+        self.state = state
+        self.vcpus = vcpus
+        self.memoryMiB = memoryMiB
+        self.devices = devices
+        self.uptimeMilliseconds = uptimeMilliseconds
+        self.pids = pids
+    }
+
+    public func encode(into w: inout BodyWriter) {
+        w.enumeration(state.rawValue)
+        w.u32(vcpus)
+        w.u32(memoryMiB)
+        w.strings(devices)
+        w.u64(uptimeMilliseconds)
+        w.strings(pids)
+    }
+
+    public init(from r: inout BodyReader) throws(ProtocolError) {
+        state = VMState(rawValue: try r.enumeration("state", cases: CommandCatalog.vmStateCases))!
+        vcpus = try r.u32("vcpus")
+        memoryMiB = try r.u32("memory_mib")
+        devices = try r.strings("devices")
+        uptimeMilliseconds = try r.u64("uptime_ms")
+        pids = try r.strings("pids")
+    }
+}
+
+/// `pause`, `resume` and `stop` reply: the state the VM is in now.
+public struct StateReply: BodyCodable, Equatable {
+    public var state: VMState
+    public init(state: VMState) { self.state = state }
+    public func encode(into w: inout BodyWriter) { w.enumeration(state.rawValue) }
+    public init(from r: inout BodyReader) throws(ProtocolError) {
+        state = VMState(rawValue: try r.enumeration("state", cases: CommandCatalog.vmStateCases))!
+    }
+}
+
+/// `stop` request: how long the guest gets to power off before the VM is ended.
+public struct StopRequest: RequestMessage, Equatable {
+    public typealias Reply = StateReply
+    public static let command = CommandCatalog.stop
+    public var timeoutMilliseconds: UInt32
+    public init(timeoutMilliseconds: UInt32) { self.timeoutMilliseconds = timeoutMilliseconds }
+    public func encode(into w: inout BodyWriter) { w.u32(timeoutMilliseconds) }
+    public init(from r: inout BodyReader) throws(ProtocolError) { timeoutMilliseconds = try r.u32("timeout_ms") }
+}

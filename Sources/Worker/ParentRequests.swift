@@ -1,0 +1,57 @@
+import Glibc
+import KVM
+import TestGuest
+
+/// What the parent asks the worker's control thread on the status socket (SOCK_SEQPACKET,
+/// one line per datagram; README "Operating a running VM"), and the one-line answers:
+///
+///     stop          → (the VM ends with 143, as SIGTERM would; `poweroff 143` follows)
+///     pause         → paused         (once every vCPU is out of KVM_RUN and held)
+///     resume        → resumed
+///     guest-stop    → guest-stop asked | guest-stop unsupported
+///
+/// `guest-stop` is the graceful half of `ctl stop`: the test guest polls boot_info.stop
+/// (Guest/layout.h) in its waiting steps and powers off; a Linux guest has no such flag
+/// (no ACPI here), so the parent ends it when the caller's timeout passes. Anything else
+/// gets `error unknown request`. The sealed parent never trusts these answers beyond
+/// matching them to what it asked (ControlServer).
+struct ParentRequests {
+    let state: RunState
+    let gate: PauseGate
+    let memory: GuestMemory
+    let runsTestGuest: Bool
+
+    /// 128 + SIGTERM: what the worker exited with when the parent ended it with a signal.
+    static let stoppedStatus: Int32 = 143
+
+    /// Reads one datagram from the parent and answers it.
+    func serveOne(_ fd: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let n = read(fd, &buffer, buffer.count)
+        guard n > 0 else { return }
+        let request = String(decoding: buffer[..<n], as: UTF8.self).split(separator: "\n").first ?? ""
+        switch request {
+        case "stop":
+            state.powerOff(status: Self.stoppedStatus)
+        case "pause":
+            gate.pause()
+            Self.send("paused", to: fd)
+        case "resume":
+            gate.resume()
+            Self.send("resumed", to: fd)
+        case "guest-stop":
+            guard runsTestGuest, (try? memory.store(UInt32(1), at: TestGuest.Layout.stopRequestAddress)) != nil else {
+                return Self.send("guest-stop unsupported", to: fd)
+            }
+            gate.resume()  // a paused guest could not see the request
+            Self.send("guest-stop asked", to: fd)
+        default:
+            Self.send("error unknown request", to: fd)
+        }
+    }
+
+    static func send(_ line: String, to fd: Int32) {
+        var text = line + "\n"
+        _ = text.withUTF8 { write(fd, $0.baseAddress, $0.count) }
+    }
+}

@@ -1,0 +1,149 @@
+import ArgumentParser
+import BulkheadProtocol
+import CShim
+import Glibc
+import JSONText
+import RunSpecs
+import SystemPackage
+
+/// `bulkhead ctl NAME COMMAND [--format json]`: one command on a running VM's control socket
+/// (ControlServer), human output by default, JSON for programs.
+struct CtlCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ctl",
+        abstract: "Operate a running VM through its control socket: info, pause, resume, stop.",
+        discussion: """
+            Exit status: 0 done; 64 usage; 66 no running VM of that name (or it has no control socket); \
+            67 refused by peer credentials (not root, the VM's owner nor in its --control-group); \
+            70 a protocol or VM error; 75 the VM's state does not allow it (e.g. resume while running); \
+            77 refused by feature group (--deny-control-feature).
+            """)
+
+    enum Status {
+        static let noSuchVM: Int32 = 66
+        static let peerRefused: Int32 = 67
+        static let failed: Int32 = 70
+        static let stateConflict: Int32 = 75
+        static let groupDenied: Int32 = 77
+    }
+
+    @Argument(help: "The VM's name (bulkhead run --name).")
+    var name: String
+
+    @Argument(help: "info, pause, resume or stop.")
+    var command: String
+
+    @Option(help: "text or json.")
+    var format: CatalogDocument.Format = .text
+
+    @Option(help: "stop: how long the guest may take to power off before the VM is ended, in ms (0...600000).")
+    var timeoutMs: UInt32 = 5000
+
+    func run() throws {
+        guard Names.isValidVMName(name) else { throw ValidationError("\(name): not a VM name") }
+        guard let spec = CommandCatalog.command(named: command), spec.helper == .control else {
+            let names = CommandCatalog.all.filter { $0.helper == .control }.map(\.name)
+            throw ValidationError("\(command): not a control command; commands are \(names.joined(separator: ", "))")
+        }
+        guard timeoutMs <= 600_000 else { throw ValidationError("--timeout-ms: at most 600000") }
+        let path = "\(VMRegistry.root)/\(name)/\(ControlServer.socketName)"
+        let fd = bh_control_connect(path)
+        guard fd >= 0 else {
+            if fd == -EACCES || fd == -EPERM { fail(Status.peerRefused, "\(path): \(String(cString: strerror(-fd)))") }
+            fail(Status.noSuchVM, "no running VM named \(name) with a control socket (\(path): \(String(cString: strerror(-fd))))")
+        }
+        let socket = SeqPacketSocket(FileDescriptor(rawValue: fd))
+        defer { socket.close() }
+        // pause waits for every vCPU; a stop's reply comes once the worker has asked the guest.
+        try? socket.setReceiveTimeout(microseconds: 10_000_000)
+        let client = RequestClient(socket: socket)
+        _ = call(socket) { () throws(ProtocolError) in _ = try client.hello() }
+        let body = spec.id == CommandCatalog.stop.id ? StopRequest(timeoutMilliseconds: timeoutMs).body : []
+        let reply = call(socket) { () throws(ProtocolError) in try client.call(command: spec, body: body).body }
+        print(render(spec, reply), terminator: "")
+        if spec.id == CommandCatalog.stop.id { waitForEnd(socket) }
+    }
+
+    /// Runs one exchange; any failure ends the process with its documented status.
+    private func call<T>(_ socket: SeqPacketSocket, _ body: () throws(ProtocolError) -> T) -> T {
+        do { return try body() } catch {
+            var error = error
+            // A refused peer is sent one error and closed; a send that raced the close
+            // finds the socket shut, and the error still waits to be read.
+            if error == .peerHungUp, let pending = Self.pendingError(socket) { error = pending }
+            if case .remote(let code, let message) = error {
+                switch code {
+                case ProtocolError.peerRefused("").code: fail(Status.peerRefused, message)
+                case ProtocolError.commandDenied(command: "", group: "").code: fail(Status.groupDenied, message)
+                case ProtocolError.stateConflict("").code: fail(Status.stateConflict, message)
+                default: fail(Status.failed, "\(command): \(ProtocolError.codeNames[code] ?? "error \(code)"): \(message)")
+                }
+            }
+            fail(Status.failed, "\(command): \(error)")
+        }
+    }
+
+    /// The error datagram a server sent before it closed, if one is still queued.
+    private static func pendingError(_ socket: SeqPacketSocket) -> ProtocolError? {
+        guard var datagram = try? socket.receive() else { return nil }
+        datagram.closeFDs()
+        guard let header = try? MessageHeader.decode(datagram.bytes), header.kind == .error,
+            let reply = try? ErrorReply.decode(Array(datagram.bytes[ProtocolLimits.headerSize...]))
+        else { return nil }
+        return .remote(code: reply.code, message: reply.message)
+    }
+
+    /// After `stop`: the parent closes the socket when the VM has ended.
+    private func waitForEnd(_ socket: SeqPacketSocket) {
+        try? socket.setReceiveTimeout(microseconds: (Int(timeoutMs) + 10_000) * 1000)
+        while true {
+            guard let datagram = try? socket.receive() else { fail(Status.failed, "the VM did not end within \(timeoutMs) ms + 10 s") }
+            if datagram.isHangUp { break }
+        }
+        if format == .text { print("stopped") }
+    }
+
+    private func render(_ spec: CommandSpec, _ body: [UInt8]) -> String {
+        do {
+            switch spec.id {
+            case CommandCatalog.info.id:
+                let info = try InfoReply.decode(body)
+                if format == .json {
+                    return JSONValue.object([
+                        ("state", .string(info.state.name)), ("vcpus", .integer(Int64(info.vcpus))),
+                        ("memory_mib", .integer(Int64(info.memoryMiB))), ("devices", .array(info.devices.map { .string($0) })),
+                        ("uptime_ms", .integer(Int64(clamping: info.uptimeMilliseconds))),
+                        ("pids", .object(info.pids.map { Self.pair($0) })),
+                    ]).rendered() + "\n"
+                }
+                var text = "state: \(info.state.name)\nvcpus: \(info.vcpus)\nmemory: \(info.memoryMiB) MiB\n"
+                text += "uptime: \(Self.seconds(info.uptimeMilliseconds)) s\n"
+                text += "devices:\n" + info.devices.map { "  \($0)\n" }.joined()
+                text += "processes:\n" + info.pids.map { "  \($0)\n" }.joined()
+                return text
+            default:
+                let reply = try StateReply.decode(body)
+                if format == .json { return JSONValue.object([("state", .string(reply.state.name))]).rendered() + "\n" }
+                return "\(reply.state.name)\n"
+            }
+        } catch {
+            fail(Status.failed, "\(spec.name): \(error)")
+        }
+    }
+
+    /// `ROLE PID` as a JSON member.
+    private static func pair(_ entry: String) -> (String, JSONValue) {
+        let parts = entry.split(separator: " ")
+        guard parts.count == 2, let pid = Int64(parts[1]) else { return (entry, .null) }
+        return (String(parts[0]), .integer(pid))
+    }
+
+    private static func seconds(_ milliseconds: UInt64) -> String {
+        "\(milliseconds / 1000).\(String(repeating: "0", count: 3 - String(milliseconds % 1000).count))\(milliseconds % 1000)"
+    }
+
+    private func fail(_ status: Int32, _ message: String) -> Never {
+        StandardError.line(message)
+        Glibc.exit(status)
+    }
+}
