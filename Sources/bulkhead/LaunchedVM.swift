@@ -113,7 +113,9 @@ struct LaunchedVM {
         var map = [Int32](repeating: -1, count: Int(FD.netSocket) + 1)
         map[0] = devNull
         map[1] = 1
-        map[2] = 2
+        // The worker's stderr is its report pipe too: whatever it writes reaches the operator
+        // only through the supervisor's bounded, sanitised relay (ChildLines).
+        map[2] = report[1]
         map[Int(FD.kvm)] = kvm
         map[Int(FD.report)] = report[1]
         map[Int(FD.status)] = statusTheirs.fileDescriptor.rawValue

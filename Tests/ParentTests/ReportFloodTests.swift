@@ -41,12 +41,14 @@ import Testing
         #expect(run.survivors.isEmpty)
     }
 
-    @Test func reportLinesAreRelayedWithTheirControlBytesEscapedAndTheWorkersName() throws {
+    /// fd 4 is the report pipe; fd 2, the worker's stderr, is the same pipe.
+    @Test(arguments: [4, 2])
+    func reportLinesAreRelayedWithTheirControlBytesEscapedAndTheWorkersName(fd: Int) throws {
         // "\e[2Jbulkhead: fake\n" and "\e]0;x\a\n": a screen clear, a forged parent line, a title.
         let line = Array("\u{1B}[2Jbulkhead: fake\n\u{1B}]0;x\u{07}\n".utf8)
         let hex = line.map { String(format: "%02x", $0) }.joined()
         let run = try ParentRun.run(
-            ["run", "--allow-insecure", "--device", "escape-probe", "--cmdline", "escape=write,4,hex:\(hex),\(line.count) poweroff"])
+            ["run", "--allow-insecure", "--device", "escape-probe", "--cmdline", "escape=write,\(fd),hex:\(hex),\(line.count) poweroff"])
         #expect(run.status == 0, "\(run.errors)")
         let lines = run.errors.split(separator: "\n")
         #expect(lines.contains("bulkhead-worker: \\x1b[2Jbulkhead: fake"), "\(run.errors)")
