@@ -61,6 +61,13 @@ public enum CommandCatalog {
         ],
         groups: [.inspect], security: .secure)
 
+    public static let metrics = CommandSpec(
+        id: 65, name: "metrics", helper: .control,
+        summary: "counters: VM exits by kind per vCPU, virtio requests/bytes/errors/ring resets per device, console bytes",
+        arguments: [],
+        reply: [FieldSpec("counters", .string)],
+        groups: [.inspect], security: .secure)
+
     public static let pause = CommandSpec(
         id: 66, name: "pause", helper: .control,
         summary: "takes every vCPU out of KVM_RUN and holds it; answers once all are out",
@@ -83,7 +90,7 @@ public enum CommandCatalog {
         groups: [.lifecycle], security: .secure)
 
     /// Every command, ordered by id.
-    public static let all: [CommandSpec] = [hello, echo, blockOpen, netOpenTap, execRunHook, info, pause, resume, stop]
+    public static let all: [CommandSpec] = [hello, echo, blockOpen, netOpenTap, execRunHook, info, metrics, pause, resume, stop]
 
     public static func command(id: UInt16) -> CommandSpec? { all.first { $0.id == id } }
     public static func command(named name: String) -> CommandSpec? { all.first { $0.name == name } }

@@ -1,3 +1,4 @@
+import Synchronization
 import Glibc
 import KVM
 
@@ -19,6 +20,8 @@ public final class SerialPort: @unchecked Sendable {
     /// The THR-empty interrupt is pending (cleared by reading IIR or writing THR).
     private var thrEmptyPending = false
     private var lineHigh = false
+    /// Bytes the guest wrote to the console (`metrics`; relaxed atomic, no syscall).
+    public let consoleBytes = Atomic<UInt64>(0)
 
     static let ierTHREmpty: UInt8 = 0x02
     static let mcrLoopback: UInt8 = 0x10
@@ -102,6 +105,7 @@ public final class SerialPort: @unchecked Sendable {
     }
 
     private func transmit(_ byte: UInt8) {
+        consoleBytes.wrappingAdd(1, ordering: .relaxed)
         guard let fd = consoleFD else { return }
         var b = byte
         while Glibc.write(fd, &b, 1) < 0 && errno == EINTR {}

@@ -1,5 +1,6 @@
 import Glibc
 import KVM
+import Synchronization
 
 /// virtio-blk (virtio 1.2 §5.2) on a disk fd the block helper opened: read, write, flush
 /// and get-id. Data moves with one preadv/pwritev per request whose iovecs point straight
@@ -21,6 +22,8 @@ public final class VirtioBlock: VirtioDevice, @unchecked Sendable {
     public let sectors: UInt64
     /// The 20-byte serial GET_ID answers (`bulkhead-diskN`).
     public let serial: [UInt8]
+    /// Requests, data bytes read or written, and requests answered with an error.
+    public let counters = DeviceCounters()
 
     public let deviceID: UInt32 = 2
     public var deviceFeatures: UInt64 { Self.featureFlush | (readOnly ? Self.featureReadOnly : 0) }
@@ -56,7 +59,9 @@ public final class VirtioBlock: VirtioDevice, @unchecked Sendable {
     func serve(_ chain: DescriptorChain) throws(VirtioError) -> UInt32 {
         guard chain.writableLength >= 1 else { throw .noStatusByte }
         let statusOffset = chain.writableLength - 1
+        var moved = 0
         func answer(_ status: Status, dataWritten: Int = 0) -> UInt32 {
+            counters.count(bytes: status == .ok ? moved : 0, failed: status != .ok)
             chain.writeWritable([status.rawValue], offset: statusOffset)
             return UInt32(truncatingIfNeeded: dataWritten + 1)
         }
@@ -74,10 +79,12 @@ public final class VirtioBlock: VirtioDevice, @unchecked Sendable {
             // The data must be device-writable: a readable buffer is never written.
             guard readableData == 0, let offset = range(sector: sector, bytes: writableData) else { return answer(.ioError) }
             let iov = DescriptorChain.iovecs(chain.writable, offset: 0, count: writableData)
+            moved = writableData
             return transfer(iov, at: offset, write: false) ? answer(.ok, dataWritten: writableData) : answer(.ioError)
         case .write:
             guard !readOnly, writableData == 0, let offset = range(sector: sector, bytes: readableData) else { return answer(.ioError) }
             let iov = DescriptorChain.iovecs(chain.readable, offset: 16, count: readableData)
+            moved = readableData
             return transfer(iov, at: offset, write: true) ? answer(.ok) : answer(.ioError)
         case .flush:
             return fdatasync(fd) == 0 ? answer(.ok) : answer(.ioError)

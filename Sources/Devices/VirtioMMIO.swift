@@ -1,3 +1,4 @@
+import Synchronization
 import Glibc
 import KVM
 
@@ -180,7 +181,12 @@ public final class VirtioMMIO: @unchecked Sendable {
         status = value
     }
 
+    /// Ring resets: the driver reset the device (status 0), or the device set
+    /// DEVICE_NEEDS_RESET after a protocol error (`metrics`; relaxed atomic, no syscall).
+    public let ringResets = Atomic<UInt64>(0)
+
     private func resetDevice() {
+        ringResets.wrappingAdd(1, ordering: .relaxed)
         status = 0
         driverFeatures = 0
         interruptStatus = 0
@@ -195,6 +201,7 @@ public final class VirtioMMIO: @unchecked Sendable {
     private func needsReset(_ error: VirtioError) {
         lastError = error
         guard status & Status.needsReset == 0 else { return }
+        ringResets.wrappingAdd(1, ordering: .relaxed)
         status |= Status.needsReset
         if status & Status.driverOK != 0 {
             interruptStatus |= 2

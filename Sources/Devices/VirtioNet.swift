@@ -26,6 +26,8 @@ public final class VirtioNet: VirtioDevice, @unchecked Sendable {
     public private(set) var wantsFrames = false
     /// Frames sent and received, and frames the tap refused (full: dropped, as a NIC does).
     public private(set) var sent = 0, received = 0, dropped = 0
+    /// The same for `metrics`: frames sent or received, their bytes, frames dropped.
+    public let counters = DeviceCounters()
 
     public init(fd: Int32, mac: [UInt8]) {
         self.fd = fd
@@ -51,8 +53,10 @@ public final class VirtioNet: VirtioDevice, @unchecked Sendable {
                 var iov = DescriptorChain.iovecs(chain.readable, offset: Self.headerSize, count: chain.readableLength - Self.headerSize)
                 let n = iov.withUnsafeMutableBufferPointer { writev(fd, $0.baseAddress, Int32($0.count)) }
                 if n < 0 { dropped += 1 } else { sent += 1 }
+                counters.count(bytes: max(n, 0), failed: n < 0)
             } else {
                 dropped += 1
+                counters.count(bytes: 0, failed: true)
             }
             queue.addUsed(head: chain.head, length: 0)
             any = true
@@ -85,6 +89,7 @@ public final class VirtioNet: VirtioDevice, @unchecked Sendable {
             chain.writeWritable(header, offset: 0)
             queue.addUsed(head: chain.head, length: UInt32(Self.headerSize + n))
             received += 1
+            counters.count(bytes: n)
             any = true
         }
         return any

@@ -9,6 +9,7 @@ import TestGuest
 ///     pause         → paused         (once every vCPU is out of KVM_RUN and held)
 ///     resume        → resumed
 ///     guest-stop    → guest-stop asked | guest-stop unsupported
+///     metrics       → metrics NAME=VALUE …   (WorkerMetrics)
 ///
 /// `guest-stop` is the graceful half of `ctl stop`: the test guest polls boot_info.stop
 /// (Guest/layout.h) in its waiting steps and powers off; a Linux guest has no such flag
@@ -20,6 +21,7 @@ struct ParentRequests {
     let gate: PauseGate
     let memory: GuestMemory
     let runsTestGuest: Bool
+    let metrics: WorkerMetrics
 
     /// 128 + SIGTERM: what the worker exited with when the parent ended it with a signal.
     static let stoppedStatus: Int32 = 143
@@ -39,6 +41,8 @@ struct ParentRequests {
         case "resume":
             gate.resume()
             Self.send("resumed", to: fd)
+        case "metrics":
+            Self.send(metrics.line, to: fd)
         case "guest-stop":
             guard runsTestGuest, (try? memory.store(UInt32(1), at: TestGuest.Layout.stopRequestAddress)) != nil else {
                 return Self.send("guest-stop unsupported", to: fd)

@@ -18,6 +18,8 @@ struct WorkerThreads {
     let runsTestGuest: Bool
     let virtio: VirtioDevices
     let gate: PauseGate
+    /// One per vCPU, by index (WorkerMetrics).
+    let exitCounters: [VCPUCounters]
 
     private func confine(_ name: String, as role: Role) -> Bool {
         do {
@@ -52,6 +54,7 @@ struct WorkerThreads {
                 state.fail("\(name): \(error)")
                 park()
             }
+            exitCounters[Int(vcpu.id)].count(exit)
             switch exit {
             case .io(let io): handlePort(io, on: name)
             case .mmio(let address, let isWrite, let data, let length):
@@ -115,7 +118,9 @@ struct WorkerThreads {
         if let statusFD { ParentRequests.send("ready", to: statusFD) }
         var fds = [pollfd(fd: state.wakeFD, events: Int16(POLLIN), revents: 0)]
         if let statusFD { fds.append(pollfd(fd: statusFD, events: Int16(POLLIN), revents: 0)) }
-        let requests = ParentRequests(state: state, gate: gate, memory: memory, runsTestGuest: runsTestGuest)
+        let requests = ParentRequests(
+            state: state, gate: gate, memory: memory, runsTestGuest: runsTestGuest,
+            metrics: WorkerMetrics(vcpus: exitCounters, virtio: virtio, serial: serial))
         while state.finalStatus == nil {
             let n = bh_ppoll_forever(&fds, UInt(fds.count))
             if n < 0 && n != -EINTR { state.fail("control: ppoll: \(-n)") }

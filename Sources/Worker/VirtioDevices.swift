@@ -108,6 +108,15 @@ final class VirtioDevices: @unchecked Sendable {
 
     var isEmpty: Bool { transports.isEmpty }
 
+    /// Each device in slot order with its kind and counters (WorkerMetrics).
+    var counted: [(kind: String, counters: DeviceCounters, transport: VirtioMMIO)] {
+        transports.compactMap { transport in
+            if let block = transport.device as? VirtioBlock { return ("blk", block.counters, transport) }
+            if let net = transport.device as? VirtioNet { return ("net", net.counters, transport) }
+            return nil
+        }
+    }
+
     /// ` virtio_mmio.device=4K@0xADDR:IRQ` for each device, for a Linux command line.
     var linuxCommandLine: String { transports.map { " " + $0.linuxCommandLineDevice }.joined() }
 

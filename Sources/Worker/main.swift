@@ -38,7 +38,8 @@ func runWorker() throws(WorkerError) -> Never {
         serial: SerialPort(consoleFD: options.consoleFD, interrupt: IRQEventFD(fd: machine.serialInterrupt)),
         escapeProbe: options.escapeProbe ? EscapeProbe(memory: machine.memory) : nil, memory: machine.memory,
         mode: options.seccomp, statusFD: options.statusFD,
-        runsTestGuest: options.kernelFD == nil, virtio: machine.virtio, gate: PauseGate(vcpus: machine.vcpus))
+        runsTestGuest: options.kernelFD == nil, virtio: machine.virtio, gate: PauseGate(vcpus: machine.vcpus),
+        exitCounters: machine.vcpus.map { _ in VCPUCounters() })
 
     try WorkerDefense.apply(options)  // namespaces, uid, limits (DESIGN.md §7)
 

@@ -194,7 +194,7 @@ final class ControlServer {
             return reply(HelloReply(helper: Self.helloName))
         case CommandCatalog.info.id:
             return reply(info)
-        case CommandCatalog.pause.id, CommandCatalog.resume.id, CommandCatalog.stop.id:
+        case CommandCatalog.metrics.id, CommandCatalog.pause.id, CommandCatalog.resume.id, CommandCatalog.stop.id:
             var timeout: UInt32 = 0
             if command.id == CommandCatalog.stop.id {
                 guard let stop = try? request.decode(StopRequest.self) else { return fail(.malformedBody("timeout_ms")) }
@@ -204,6 +204,7 @@ final class ControlServer {
             guard statusFD >= 0 else { return fail(.stateConflict("the worker has ended")) }
             let message =
                 switch command.id {
+                case CommandCatalog.metrics.id: "metrics"
                 case CommandCatalog.pause.id: "pause"
                 case CommandCatalog.resume.id: "resume"
                 default: "guest-stop"
@@ -221,8 +222,9 @@ final class ControlServer {
 
     /// Why `command` cannot run now, or nil.
     private func conflict(for command: CommandSpec) -> String? {
-        if forwarded != nil { return "another lifecycle command is in progress" }
+        if forwarded != nil { return "another command is waiting for the worker" }
         switch (command.id, state) {
+        case (CommandCatalog.metrics.id, _): return nil
         case (_, .stopping): return "the VM is stopping"
         case (CommandCatalog.pause.id, .paused): return "the VM is already paused"
         case (CommandCatalog.resume.id, .running): return "the VM is running, not paused"
@@ -243,6 +245,7 @@ final class ControlServer {
     func workerAnswered(_ line: Substring) {
         guard let pending = forwarded else { return }
         forwarded = nil
+        if pending.command.id == CommandCatalog.metrics.id { return answerMetrics(line, pending) }
         let expected: (answer: [Substring], state: VMState) =
             switch pending.command.id {
             case CommandCatalog.pause.id: (["paused"], .paused)
@@ -268,6 +271,41 @@ final class ControlServer {
             drop(pending.clientFD)
         }
     }
+
+    /// The worker's `metrics NAME=VALUE …` line, checked entry by entry (names of
+    /// `[a-z0-9._-]`, values u64, at most `maxCounters`) and cut to what one reply holds.
+    private func answerMetrics(_ line: Substring, _ pending: Forwarded) {
+        guard pending.clientFD >= 0 else { return }
+        var counters: [(name: String, value: UInt64)] = []
+        var size = 0
+        var problem: String?
+        if line.hasPrefix("metrics ") {
+            for entry in line.dropFirst(8).split(separator: " ") {
+                let parts = entry.split(separator: "=")
+                guard parts.count == 2, MetricsReply.isCounterName(parts[0]), let value = UInt64(parts[1]) else {
+                    problem = "a malformed counter \"\(entry.prefix(64))\""
+                    break
+                }
+                let cost = parts[0].utf8.count + String(value).utf8.count + 2
+                guard counters.count < Self.maxCounters, size + cost <= ProtocolLimits.maxFieldLength else { break }
+                counters.append((String(parts[0]), value))
+                size += cost
+            }
+        } else {
+            problem = "\"\(line.prefix(64))\""
+        }
+        if let problem {
+            _ = send(
+                error: .internalError("the worker answered metrics with \(problem)"), requestID: pending.requestID,
+                commandID: pending.command.id, to: pending.clientFD)
+            return
+        }
+        if !send(reply: MetricsReply(counters: counters).body, for: pending.command, requestID: pending.requestID, to: pending.clientFD) {
+            drop(pending.clientFD)
+        }
+    }
+
+    static let maxCounters = 256
 
     // MARK: sending
 

@@ -11,7 +11,7 @@ import SystemPackage
 struct CtlCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ctl",
-        abstract: "Operate a running VM through its control socket: info, pause, resume, stop.",
+        abstract: "Operate a running VM through its control socket: info, metrics, pause, resume, stop.",
         discussion: """
             Exit status: 0 done; 64 usage; 66 no running VM of that name (or it has no control socket); \
             67 refused by peer credentials (not root, the VM's owner nor in its --control-group); \
@@ -30,7 +30,7 @@ struct CtlCommand: ParsableCommand {
     @Argument(help: "The VM's name (bulkhead run --name).")
     var name: String
 
-    @Argument(help: "info, pause, resume or stop.")
+    @Argument(help: "info, metrics, pause, resume or stop.")
     var command: String
 
     @Option(help: "text or json.")
@@ -121,6 +121,12 @@ struct CtlCommand: ParsableCommand {
                 text += "devices:\n" + info.devices.map { "  \($0)\n" }.joined()
                 text += "processes:\n" + info.pids.map { "  \($0)\n" }.joined()
                 return text
+            case CommandCatalog.metrics.id:
+                let metrics = try MetricsReply.decode(body)
+                if format == .json {
+                    return JSONValue.object(metrics.counters.map { ($0.name, .integer(Int64(clamping: $0.value))) }).rendered() + "\n"
+                }
+                return metrics.counters.map { "\($0.name) \($0.value)\n" }.joined()
             default:
                 let reply = try StateReply.decode(body)
                 if format == .json { return JSONValue.object([("state", .string(reply.state.name))]).rendered() + "\n" }

@@ -40,6 +40,41 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: vm.socketPath), "the socket goes with the registry entry")
     }
 
+    @Test func metricsCountTheWorkTheGuestDid() throws {
+        let disk = NSTemporaryDirectory() + "bulkhead-ctl-metrics-\(getpid()).img"
+        let fd = open(disk, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o644)
+        #expect(fd >= 0 && ftruncate(fd, 64 << 20) == 0)
+        close(fd)
+        defer { unlink(disk) }
+        let vm = try ControlledVM(
+            "metrics", ["--memory", "128", "--disk", disk + ",readonly", "--cmdline", "blk-sha256=0 tick=600,100"])
+        guard vm.waitUntilServing(), vm.waitForTicks(1) else {
+            Issue.record("the VM never served its control socket: \(vm.finish(timeout: 1))")
+            return
+        }
+        let metrics = try vm.ctl(["metrics", "--format", "json"])
+        #expect(metrics.status == 0)
+        // 64 MiB in requests of 1 MiB (Guest/virtio.c CHUNK), none failed.
+        #expect(metrics.output.contains("\"virtio0.blk.requests\": 64,"), "\(metrics.output)")
+        #expect(metrics.output.contains("\"virtio0.blk.bytes\": 67108864,"))
+        #expect(metrics.output.contains("\"virtio0.blk.errors\": 0,"))
+        let text = try vm.ctl(["metrics"]).output
+        let counters = Dictionary(
+            text.split(separator: "\n").compactMap { line -> (String, UInt64)? in
+                let parts = line.split(separator: " ")
+                return parts.count == 2 ? (String(parts[0]), UInt64(parts[1]) ?? 0) : nil
+            }, uniquingKeysWith: { $1 })
+        // Every console byte is one port exit of the polling guest; its virtio registers are MMIO exits.
+        let consoleBytes = counters["console.bytes"] ?? 0
+        #expect(consoleBytes >= UInt64(vm.consoleLines.joined(separator: "\n").utf8.count))
+        #expect((counters["vcpu0.exits.io"] ?? 0) >= consoleBytes)
+        // QueueNotify goes to an ioeventfd (no exit); the driver's other register accesses exit.
+        #expect((counters["vcpu0.exits.mmio"] ?? 0) > 0)
+        #expect(counters["virtio0.blk.ring-resets"] ?? 0 >= 1, "the driver's reset at probe")
+        kill(vm.run.pid, SIGTERM)
+        #expect(vm.finish().status == 143)
+    }
+
     @Test func aGuestThatIgnoresTheStopIsEndedAfterTheTimeout() throws {
         let vm = try ControlledVM("hard", ["--cmdline", "sleep=30000 poweroff"])
         guard vm.waitUntilServing() else {

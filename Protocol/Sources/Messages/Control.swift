@@ -47,6 +47,43 @@ public struct InfoReply: BodyCodable, Equatable {
     }
 }
 
+/// `metrics` reply: one `NAME VALUE` line per counter (names in README "Operating a running VM").
+public struct MetricsReply: BodyCodable, Equatable {
+    public var counters: [(name: String, value: UInt64)]
+
+    public init(counters: [(name: String, value: UInt64)]) { self.counters = counters }
+
+    public static func == (a: MetricsReply, b: MetricsReply) -> Bool {
+        a.counters.map(\.name) == b.counters.map(\.name) && a.counters.map(\.value) == b.counters.map(\.value)
+    }
+
+    public func encode(into w: inout BodyWriter) {
+        w.string(counters.map { "\($0.name) \($0.value)\n" }.joined())
+    }
+
+    public init(from r: inout BodyReader) throws(ProtocolError) {
+        counters = try Self.parse(try r.string("counters"))
+    }
+
+    /// Counter names are `[a-z0-9._-]`, at most 64 bytes; values decimal u64.
+    public static func parse(_ text: String) throws(ProtocolError) -> [(name: String, value: UInt64)] {
+        var out: [(String, UInt64)] = []
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            guard parts.count == 2, isCounterName(parts[0]), let value = UInt64(parts[1]) else {
+                throw .malformedBody("field counters: \"\(line.prefix(80))\" is not NAME VALUE")
+            }
+            out.append((String(parts[0]), value))
+        }
+        return out
+    }
+
+    public static func isCounterName(_ name: Substring) -> Bool {
+        !name.isEmpty && name.utf8.count <= 64
+            && name.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D }
+    }
+}
+
 /// `pause`, `resume` and `stop` reply: the state the VM is in now.
 public struct StateReply: BodyCodable, Equatable {
     public var state: VMState
