@@ -70,7 +70,7 @@ struct CtlCommand: ParsableCommand {
             var error = error
             // A refused peer is sent one error and closed; a send that raced the close
             // finds the socket shut, and the error still waits to be read.
-            if error == .peerHungUp, let pending = Self.pendingError(socket) { error = pending }
+            if Self.isConnectionLoss(error), let pending = Self.pendingError(socket) { error = pending }
             if case .remote(let code, let message) = error {
                 switch code {
                 case ProtocolError.peerRefused("").code: fail(Status.peerRefused, message)
@@ -83,14 +83,24 @@ struct CtlCommand: ParsableCommand {
         }
     }
 
-    /// The error datagram a server sent before it closed, if one is still queued.
+    private static func isConnectionLoss(_ error: ProtocolError) -> Bool {
+        if error == .peerHungUp { return true }
+        if case .socket(_, let errno) = error { return errno == .brokenPipe || errno == .connectionReset }
+        return false
+    }
+
+    /// The error datagram a server sent before it closed, if one is still queued. A close
+    /// that left our request unread reports ECONNRESET once before the queued datagram.
     private static func pendingError(_ socket: SeqPacketSocket) -> ProtocolError? {
-        guard var datagram = try? socket.receive() else { return nil }
-        datagram.closeFDs()
-        guard let header = try? MessageHeader.decode(datagram.bytes), header.kind == .error,
-            let reply = try? ErrorReply.decode(Array(datagram.bytes[ProtocolLimits.headerSize...]))
-        else { return nil }
-        return .remote(code: reply.code, message: reply.message)
+        for _ in 0..<3 {
+            guard var datagram = try? socket.receive() else { continue }
+            datagram.closeFDs()
+            guard !datagram.isHangUp, let header = try? MessageHeader.decode(datagram.bytes), header.kind == .error,
+                let reply = try? ErrorReply.decode(Array(datagram.bytes[ProtocolLimits.headerSize...]))
+            else { return nil }
+            return .remote(code: reply.code, message: reply.message)
+        }
+        return nil
     }
 
     /// After `stop`: the parent closes the socket when the VM has ended.
