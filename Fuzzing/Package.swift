@@ -12,7 +12,7 @@ import PackageDescription
 let bulkhead = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
 let targetNames = [
     "protocol-decoder", "protocol-server", "block-path", "elf-loader", "bzimage-loader", "virtqueue",
-    "run-options", "helper-arguments", "helper-config-file", "worker-reports",
+    "run-options", "helper-arguments", "helper-config-file", "worker-reports", "control-requests",
 ]
 
 let package = Package(

@@ -188,6 +188,21 @@ def worker_reports():
     write("worker-reports", "limits", b"\x03Limit                     Soft Limit           Hard Limit           Units     \nMax open files            64                   64                   files     \nMax processes             0                    0                    processes \nMax file size             unlimited            unlimited            bytes     \n")
 
 
-for make in (protocol, protocol_server, block_path, elf_loader, bzimage_loader, virtqueue_seeds, run_options, helper_arguments, helper_config_file, worker_reports):
+def control_requests():
+    # byte 0: denied groups (1 inspect, 2 lifecycle, 4 console); byte 1 even: a datagram, odd: a worker metrics line.
+    # commands: 64 info, 65 metrics, 66 pause, 67 resume, 68 stop
+    write("control-requests", "hello", bytes([0, 0]) + datagram(1, 1, 1, field("u32", struct.pack("<I", 1))))
+    write("control-requests", "info", bytes([0, 0]) + datagram(1, 2, 64, b""))
+    write("control-requests", "info-inspect-denied-refused", bytes([1, 0]) + datagram(1, 2, 64, b""))
+    write("control-requests", "pause", bytes([0, 0]) + datagram(1, 3, 66, b""))
+    write("control-requests", "stop", bytes([0, 0]) + datagram(1, 4, 68, field("u32", struct.pack("<I", 5000))))
+    write("control-requests", "stop-lifecycle-denied-refused", bytes([2, 0]) + datagram(1, 4, 68, field("u32", struct.pack("<I", 5000))))
+    write("control-requests", "block-open-not-served-refused", bytes([0, 0]) + datagram(1, 5, 16, field("bytes", b"/etc/shadow") + field("enum", b"\x00")))
+    write("control-requests", "echo-test-only-refused", bytes([0, 0]) + datagram(1, 6, 2, field("bytes", b"x")))
+    write("control-requests", "metrics-line", bytes([0, 1]) + b"metrics vcpu0.exits.io=12 vcpu0.exits.mmio=3 virtio0.blk.requests=64 virtio0.blk.bytes=67108864 console.bytes=100")
+    write("control-requests", "metrics-line-malformed-refused", bytes([0, 1]) + b"metrics vcpu0.exits.io=012 x=")
+
+
+for make in (protocol, protocol_server, block_path, elf_loader, bzimage_loader, virtqueue_seeds, run_options, helper_arguments, helper_config_file, worker_reports, control_requests):
     make()
 print("seeds written under", os.path.normpath(root), file=sys.stderr)

@@ -272,40 +272,20 @@ final class ControlServer {
         }
     }
 
-    /// The worker's `metrics NAME=VALUE …` line, checked entry by entry (names of
-    /// `[a-z0-9._-]`, values u64, at most `maxCounters`) and cut to what one reply holds.
+    /// The worker's `metrics NAME=VALUE …` line, checked entry by entry (MetricsReply.fromWorkerLine).
     private func answerMetrics(_ line: Substring, _ pending: Forwarded) {
         guard pending.clientFD >= 0 else { return }
-        var counters: [(name: String, value: UInt64)] = []
-        var size = 0
-        var problem: String?
-        if line.hasPrefix("metrics ") {
-            for entry in line.dropFirst(8).split(separator: " ") {
-                let parts = entry.split(separator: "=")
-                guard parts.count == 2, MetricsReply.isCounterName(parts[0]), let value = UInt64(parts[1]) else {
-                    problem = "a malformed counter \"\(entry.prefix(64))\""
-                    break
-                }
-                let cost = parts[0].utf8.count + String(value).utf8.count + 2
-                guard counters.count < Self.maxCounters, size + cost <= ProtocolLimits.maxFieldLength else { break }
-                counters.append((String(parts[0]), value))
-                size += cost
-            }
-        } else {
-            problem = "\"\(line.prefix(64))\""
-        }
-        if let problem {
+        let metrics: MetricsReply
+        do { metrics = try MetricsReply.fromWorkerLine(line) } catch {
             _ = send(
-                error: .internalError("the worker answered metrics with \(problem)"), requestID: pending.requestID,
+                error: .internalError("the worker answered metrics with \(error)"), requestID: pending.requestID,
                 commandID: pending.command.id, to: pending.clientFD)
             return
         }
-        if !send(reply: MetricsReply(counters: counters).body, for: pending.command, requestID: pending.requestID, to: pending.clientFD) {
+        if !send(reply: metrics.body, for: pending.command, requestID: pending.requestID, to: pending.clientFD) {
             drop(pending.clientFD)
         }
     }
-
-    static let maxCounters = 256
 
     // MARK: sending
 

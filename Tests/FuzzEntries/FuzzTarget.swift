@@ -28,6 +28,7 @@ public struct FuzzTarget: Sendable {
         FuzzTarget("helper-arguments", HelperArgumentsEntry.run),
         FuzzTarget("helper-config-file", HelperConfigFileEntry.run),
         FuzzTarget("worker-reports", WorkerReportsEntry.run),
+        FuzzTarget("control-requests", ControlRequestsEntry.run),
     ]
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }

@@ -56,6 +56,7 @@ public enum ProtocolDecoderEntry {
         case CommandCatalog.blockOpen.id: decoded = roundTrips(BlockOpenRequest.self, body)
         case CommandCatalog.netOpenTap.id: decoded = roundTrips(NetOpenTapRequest.self, body)
         case CommandCatalog.execRunHook.id: decoded = roundTrips(ExecRunHookRequest.self, body)
+        case CommandCatalog.stop.id: decoded = roundTrips(StopRequest.self, body)
         default: decoded = nil
         }
         let shaped = (try? BodyReader.validate(body, against: command.arguments)) != nil
@@ -71,6 +72,9 @@ public enum ProtocolDecoderEntry {
         case CommandCatalog.blockOpen.id: decoded = roundTrips(BlockOpenReply.self, body)
         case CommandCatalog.netOpenTap.id: decoded = roundTrips(NetOpenTapReply.self, body)
         case CommandCatalog.execRunHook.id: decoded = roundTrips(ExecRunHookReply.self, body)
+        case CommandCatalog.info.id: decoded = roundTrips(InfoReply.self, body)
+        case CommandCatalog.metrics.id: decoded = roundTrips(MetricsReply.self, body)
+        case CommandCatalog.pause.id, CommandCatalog.resume.id, CommandCatalog.stop.id: decoded = roundTrips(StateReply.self, body)
         default: decoded = nil
         }
         let shaped = (try? BodyReader.validate(body, against: command.reply)) != nil

@@ -65,17 +65,44 @@ public struct MetricsReply: BodyCodable, Equatable {
         counters = try Self.parse(try r.string("counters"))
     }
 
-    /// Counter names are `[a-z0-9._-]`, at most 64 bytes; values decimal u64.
+    /// Counter names are `[a-z0-9._-]`, at most 64 bytes; values decimal u64 in canonical
+    /// form; every line ends in a newline. Anything else is malformed (so a decoded reply
+    /// re-encodes to its bytes).
     public static func parse(_ text: String) throws(ProtocolError) -> [(name: String, value: UInt64)] {
         var out: [(String, UInt64)] = []
-        for line in text.split(separator: "\n") {
-            let parts = line.split(separator: " ")
-            guard parts.count == 2, isCounterName(parts[0]), let value = UInt64(parts[1]) else {
+        guard !text.isEmpty else { return out }
+        guard text.hasSuffix("\n") else { throw .malformedBody("field counters: the last line has no newline") }
+        for line in text.dropLast().split(separator: "\n", omittingEmptySubsequences: false) {
+            let parts = line.split(separator: " ", omittingEmptySubsequences: false)
+            guard parts.count == 2, isCounterName(parts[0]), let value = UInt64(parts[1]), String(value) == parts[1] else {
                 throw .malformedBody("field counters: \"\(line.prefix(80))\" is not NAME VALUE")
             }
             out.append((String(parts[0]), value))
         }
         return out
+    }
+
+    /// The most counters one reply carries.
+    public static let maxCounters = 256
+
+    /// The worker's status-socket answer `metrics NAME=VALUE NAME=VALUE …` (the worker is
+    /// not trusted): every entry checked like `parse`; entries past `maxCounters` or past
+    /// what the 4096-byte field holds are left out, never an overflow.
+    public static func fromWorkerLine(_ line: Substring) throws(ProtocolError) -> MetricsReply {
+        guard line.hasPrefix("metrics ") else { throw .malformedBody("not a metrics line: \"\(line.prefix(64))\"") }
+        var counters: [(name: String, value: UInt64)] = []
+        var size = 0
+        for entry in line.dropFirst(8).split(separator: " ") {
+            let parts = entry.split(separator: "=", omittingEmptySubsequences: false)
+            guard parts.count == 2, isCounterName(parts[0]), let value = UInt64(parts[1]), String(value) == parts[1] else {
+                throw .malformedBody("a malformed counter \"\(entry.prefix(64))\"")
+            }
+            let cost = parts[0].utf8.count + parts[1].utf8.count + 2
+            guard counters.count < maxCounters, size + cost <= ProtocolLimits.maxFieldLength else { break }
+            counters.append((String(parts[0]), value))
+            size += cost
+        }
+        return MetricsReply(counters: counters)
     }
 
     public static func isCounterName(_ name: Substring) -> Bool {
