@@ -63,7 +63,8 @@ bench: deps
 		"python3 Benchmarks/WorkerFigures/worker_figures.py $(REL)/bulkhead-worker" \
 		"python3 Benchmarks/ParentStart/first-byte.py $(REL) 20" \
 		"python3 Benchmarks/ParentStart/cgroup-cost.py $(REL) 20" \
-		"sh Benchmarks/VirtioRead/virtio-read.sh $(REL)/bulkhead-worker"
+		"sh Benchmarks/VirtioRead/virtio-read.sh $(REL)/bulkhead-worker" \
+		"python3 Benchmarks/Control/control-bench.py $(REL)"
 
 # Fault storm (Tests/Storm/storm.py): 50 SIGKILLs of each process of a running VM (parent,
 # worker, block, net, exec) and 50 of the block helper mid-request, at seeded random moments;
