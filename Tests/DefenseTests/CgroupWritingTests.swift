@@ -2,6 +2,7 @@ import Cgroup
 import Foundation
 import Testing
 import RunSpecs
+import TestSupport
 
 /// The cgroup v2 writing path against a PLAIN DIRECTORY LAID OUT LIKE A CGROUP (regular files
 /// named cgroup.controllers, cgroup.subtree_control, memory.max, pids.max), not cgroupfs:
@@ -13,8 +14,8 @@ import RunSpecs
     static func fakeCgroup(controllers: String, enabled: String) throws -> String {
         let path = NSTemporaryDirectory() + "bulkhead-fake-cgroup-\(getpid())-\(Int.random(in: 0..<1_000_000))"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
-        try controllers.write(toFile: path + "/cgroup.controllers", atomically: false, encoding: .utf8)
-        try enabled.write(toFile: path + "/cgroup.subtree_control", atomically: false, encoding: .utf8)
+        try FixtureFile.write(path + "/cgroup.controllers", text: controllers)
+        try FixtureFile.write(path + "/cgroup.subtree_control", text: enabled)
         return path
     }
 
@@ -23,7 +24,7 @@ import RunSpecs
     @Test func aControllerOfferedButNotEnabledIsEnabledInSubtreeControl() throws {
         let parent = try Self.fakeCgroup(controllers: "cpu io memory pids\n", enabled: "cpu\n")
         defer { try? FileManager.default.removeItem(atPath: parent) }
-        let fd = open(parent, O_RDONLY | O_DIRECTORY)
+        let fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         defer { close(fd) }
         try VMCgroup.enableControllers(for: CgroupLimits(memoryBytes: 256 << 20), parentFD: fd, parentDirectory: parent)
         // cgroupfs takes one `+controller` per write; a plain file keeps the last one.
@@ -33,7 +34,7 @@ import RunSpecs
     @Test func anAlreadyEnabledControllerIsLeftAlone() throws {
         let parent = try Self.fakeCgroup(controllers: "memory pids\n", enabled: "memory pids\n")
         defer { try? FileManager.default.removeItem(atPath: parent) }
-        let fd = open(parent, O_RDONLY | O_DIRECTORY)
+        let fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         defer { close(fd) }
         try VMCgroup.enableControllers(for: CgroupLimits(memoryBytes: 1 << 30, pids: 64), parentFD: fd, parentDirectory: parent)
         #expect(Self.contents(parent + "/cgroup.subtree_control") == "memory pids\n")
@@ -42,7 +43,7 @@ import RunSpecs
     @Test func aControllerNotOfferedIsRefusedNamingItAndNothingIsWritten() throws {
         let parent = try Self.fakeCgroup(controllers: "hugetlb\n", enabled: "")
         defer { try? FileManager.default.removeItem(atPath: parent) }
-        let fd = open(parent, O_RDONLY | O_DIRECTORY)
+        let fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         defer { close(fd) }
         do {
             try VMCgroup.enableControllers(for: CgroupLimits(pids: 64), parentFD: fd, parentDirectory: parent)
@@ -57,9 +58,9 @@ import RunSpecs
     @Test func limitsAreWrittenAsBytesAndCountsToTheirFiles() throws {
         let cgroup = try Self.fakeCgroup(controllers: "", enabled: "")
         defer { try? FileManager.default.removeItem(atPath: cgroup) }
-        try "max\n".write(toFile: cgroup + "/memory.max", atomically: false, encoding: .utf8)
-        try "max\n".write(toFile: cgroup + "/pids.max", atomically: false, encoding: .utf8)
-        let fd = open(cgroup, O_RDONLY | O_DIRECTORY)
+        try FixtureFile.write(cgroup + "/memory.max", text: "max\n")
+        try FixtureFile.write(cgroup + "/pids.max", text: "max\n")
+        let fd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         defer { close(fd) }
         let limits = CgroupLimits(memoryBytes: try CgroupLimits.memory("256M"), pids: try CgroupLimits.pids("64"))
         try VMCgroup.writeLimits(limits, cgroupFD: fd, directory: cgroup)
@@ -74,7 +75,7 @@ import RunSpecs
     @Test func aMissingLimitFileIsAnErrorNamingTheFileNotACreatedFile() throws {
         let cgroup = try Self.fakeCgroup(controllers: "", enabled: "")
         defer { try? FileManager.default.removeItem(atPath: cgroup) }
-        let fd = open(cgroup, O_RDONLY | O_DIRECTORY)
+        let fd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         defer { close(fd) }
         do {
             try VMCgroup.writeLimits(CgroupLimits(pids: 64), cgroupFD: fd, directory: cgroup)

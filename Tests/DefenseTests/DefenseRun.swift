@@ -100,8 +100,6 @@ struct DefenseRun {
 
     private static func runToEnd(_ command: [String], redirect: String = "") throws -> (status: Int32, output: String, errors: String) {
         let base = NSTemporaryDirectory() + "bulkhead-defense-\(getpid())-\(Int.random(in: 0..<1_000_000))"
-        FileManager.default.createFile(atPath: base + ".out", contents: nil)
-        FileManager.default.createFile(atPath: base + ".err", contents: nil)
         defer { unlink(base + ".out"); unlink(base + ".err") }
         // system(3) waits for this one child only: Foundation's Process.waitUntilExit was seen
         // to return only once the VM started by another Process had ended.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// With the filters in `log` mode (insecure, test only: every forbidden call is let through
 /// and recorded), what the guest can still not do through the escape probe is what the
@@ -58,7 +59,7 @@ import Testing
         // A file made here on the host for this run: its absence in the worker cannot be an
         // accident of how this machine is set up.
         let hostFile = "/tmp/bulkhead-escape-\(getpid())-\(Int.random(in: 0..<1_000_000))"
-        try #require(FileManager.default.createFile(atPath: hostFile, contents: Data("host\n".utf8), attributes: [.posixPermissions: 0o644]))
+        try FixtureFile.write(hostFile, text: "host\n", mode: 0o644)
         defer { unlink(hostFile) }
         // Each path exists on the host and any uid may read it: the worker's own uid would not
         // stop the open, only its empty root does (pivot_root, old root detached).

@@ -86,7 +86,7 @@ import TestSupport
         let tap = "bhd\(getpid() % 100_000)"
         #expect(shell("ip tuntap add dev \(tap) mode tap") == 0)
         defer { shell("ip link del \(tap)") }
-        let disk = HelperUserFiles.create("/tmp/bulkhead-defense-disk-\(getpid()).img", contents: Data(count: 1 << 20))
+        let disk = try HelperUserFiles.create("/tmp/bulkhead-defense-disk-\(getpid()).img", contents: Data(count: 1 << 20))
         defer { unlink(disk) }
         let name = DefenseRun.uniqueName("caps")
         let run = try DefenseRun(

@@ -2,6 +2,7 @@ import Cgroup
 import Foundation
 import ProcessInspection
 import Testing
+import TestSupport
 
 /// The VM's cgroup v2 on this host's real hierarchy (a v1/v2 hybrid: cgroup2 at
 /// /sys/fs/cgroup/unified offering only hugetlb), read from /proc and cgroupfs: every process
@@ -26,10 +27,10 @@ import Testing
 
     static func status(_ pid: Int32) -> String { (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? "" }
 
-    static func disk() -> String {
+    static func disk() throws -> String {
         let path = "/tmp/bulkhead-cgroup-disk-\(getpid()).img"
         if !FileManager.default.fileExists(atPath: path) {
-            FileManager.default.createFile(atPath: path, contents: Data(count: 1 << 20), attributes: [.posixPermissions: 0o644])
+            try FixtureFile.write(path, Data(count: 1 << 20), mode: 0o644)
         }
         return path
     }

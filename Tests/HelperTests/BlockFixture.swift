@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 
 /// A fresh directory for one block test, removed afterwards:
 ///   disk.img        declared ro   ("disk contents\n")
@@ -30,11 +31,8 @@ final class BlockFixture {
     func path(_ relative: String) -> String { root + "/" + relative }
     func bytes(_ relative: String) -> [UInt8] { Array(path(relative).utf8) }
 
-    func write(_ relative: String, _ contents: String) throws {
-        guard FileManager.default.createFile(atPath: path(relative), contents: Data(contents.utf8)) else {
-            throw SpawnError("cannot create \(relative)")
-        }
-    }
+    /// Through an O_CLOEXEC fd (FixtureFile): no child another suite spawns keeps it open.
+    func write(_ relative: String, _ contents: String) throws { try FixtureFile.write(path(relative), text: contents) }
 
     func read(_ relative: String) throws -> String { try String(contentsOfFile: path(relative), encoding: .utf8) }
 

@@ -182,7 +182,7 @@ import Testing
         let name = Array("disk".utf8) + [0xFF, 0xFE] + Array(".img".utf8)
         let path = Array(fixture.root.utf8) + [UInt8(ascii: "/")] + name
         let made = (path + [0]).withUnsafeBufferPointer {
-            open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_WRONLY | O_CREAT | O_EXCL, 0o600)
+            open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         }
         try #require(made >= 0)
         close(made)

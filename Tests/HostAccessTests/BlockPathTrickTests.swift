@@ -489,10 +489,10 @@ extension HostAccessSuite {
     }
 }
 
-/// creat(2) of a path given as raw bytes (possibly not UTF-8).
+/// Creates a file at a path given as raw bytes (possibly not UTF-8), through an O_CLOEXEC fd.
 func createFile(bytes: [UInt8]) -> Bool {
     let fd = (bytes + [0]).withUnsafeBufferPointer { buffer in
-        buffer.withMemoryRebound(to: CChar.self) { creat($0.baseAddress!, 0o644) }
+        buffer.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
     }
     if fd < 0 { return false }
     close(fd)

@@ -27,19 +27,11 @@ struct Fixture {
 
     func path(_ relative: String) -> String { root + "/" + relative }
 
+    /// Written through an O_CLOEXEC fd (FixtureFile): a child another test forks meanwhile must
+    /// not keep the file open for writing, or exec of a script written here fails with ETXTBSY.
     @discardableResult
-    /// Written through an O_CLOEXEC fd: a child another test forks meanwhile must not keep the
-    /// file open for writing, or exec of a script written here fails with ETXTBSY.
     func file(_ relative: String, contents: String = "disk contents\n", mode: Int = 0o644) throws -> String {
-        let path = path(relative)
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(mode))
-        guard fd >= 0 else { throw FixtureError("cannot create \(path): errno \(errno)") }
-        defer { close(fd) }
-        let bytes = Array(contents.utf8)
-        guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count, fchmod(fd, mode_t(mode)) == 0 else {
-            throw FixtureError("cannot write \(path): errno \(errno)")
-        }
-        return path
+        try FixtureFile.write(path(relative), text: contents, mode: mode_t(mode))
     }
 
     @discardableResult

@@ -44,11 +44,9 @@ final class BadConfigurationFixture {
         for directory in [files, spy, runtime, files + "/dir"] {
             try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
-        let write = { (name: String, data: Data) in
-            guard manager.createFile(atPath: self.files + "/" + name, contents: data) else {
-                throw CocoaError(.fileWriteUnknown)
-            }
-        }
+        // Through O_CLOEXEC fds (FixtureFile): a child another row or suite spawns meanwhile
+        // must not inherit one and close it during this row's watch (a write event in `files`).
+        let write = { (name: String, data: Data) throws in _ = try FixtureFile.write(self.files + "/" + name, data) }
         try write("canary.img", Data(count: 64 << 10))
         try write("other.img", Data(count: 64 << 10))
         try write("empty", Data())
@@ -56,8 +54,8 @@ final class BadConfigurationFixture {
         try write("truncated-elf", Self.truncatedELF)
         try write("immutable.img", Data(count: 4096))
         try write("noexec-hook", Data("#!/bin/sh\n".utf8))
-        try manager.copyItem(atPath: "/usr/bin/true", toPath: files + "/program")
-        try manager.copyItem(atPath: "/usr/bin/true", toPath: files + "/world-writable-hook")
+        try FixtureFile.copy("/usr/bin/true", to: files + "/program")
+        try FixtureFile.copy("/usr/bin/true", to: files + "/world-writable-hook")
         chmod(files + "/world-writable-hook", 0o777)
         try manager.createSymbolicLink(atPath: files + "/link.img", withDestinationPath: files + "/canary.img")
         try manager.createSymbolicLink(atPath: files + "/dirlink", withDestinationPath: files + "/dir")
@@ -71,9 +69,8 @@ final class BadConfigurationFixture {
             let path = spy + "/" + executable
             let real = ParentRun.directory.appendingPathComponent(executable).path
             // The clean environment has no PATH: builtins and absolute paths only.
-            try "#!/bin/sh\n: > '\(spy)/started-\(executable)'\nexec '\(real)' \"$@\"\n".write(
-                toFile: path, atomically: false, encoding: .utf8)
-            chmod(path, 0o755)
+            try FixtureFile.write(
+                path, text: "#!/bin/sh\n: > '\(spy)/started-\(executable)'\nexec '\(real)' \"$@\"\n", mode: 0o755)
         }
         // The same spies where another user could replace them: a directory anyone may write,
         // and one whose worker belongs to `nobody` (as root, refused before anything runs).
@@ -81,7 +78,7 @@ final class BadConfigurationFixture {
             try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
             chmod(directory, mode)
             for executable in Self.spiedExecutables {
-                try manager.copyItem(atPath: spy + "/" + executable, toPath: directory + "/" + executable)
+                try FixtureFile.copy(spy + "/" + executable, to: directory + "/" + executable)
             }
         }
         chown(root + "/foreign-spy/bulkhead-worker", 65_534, 65_534)

@@ -1,12 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `bulkhead check` prints the launch plan and starts nothing; `bulkhead devices` lists
 /// every device model, backend and helper command with its statement.
 @Suite struct CheckAndDevicesTests {
     @Test func checkJSONListsThePlannedProcesses() throws {
         let disk = "/tmp/bulkhead-check-\(getpid()).img"
-        FileManager.default.createFile(atPath: disk, contents: Data(count: 4096))
+        try FixtureFile.write(disk, Data(count: 4096))
         defer { unlink(disk) }
         let run = try ParentRun.run([
             "check", "--format", "json", "--disk", "\(disk),readonly", "--net", "tap=bh-check0,mac=52:54:00:12:34:56",

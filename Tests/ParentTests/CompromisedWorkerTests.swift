@@ -24,7 +24,7 @@ import TestSupport
         let helpers = try Self.helpersWithCompromisedWorker()
         defer { try? FileManager.default.removeItem(atPath: helpers) }
         let disk = "/tmp/bulkhead-compromised-\(getpid()).img"
-        FileManager.default.createFile(atPath: disk, contents: Data(count: 4096))
+        try FixtureFile.write(disk, Data(count: 4096))
         defer { unlink(disk) }
         let tap = "bhc\(getpid() % 100_000)"
         #expect(shell("ip tuntap add dev \(tap) mode tap") == 0)

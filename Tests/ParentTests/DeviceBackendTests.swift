@@ -20,7 +20,7 @@ import TestSupport
 
     @Test func readOnlyDiskIsReadByTheGuestAndRefusesWrites() throws {
         let path = "/tmp/bulkhead-parent-ro-\(getpid()).img"
-        HelperUserFiles.create(path, contents: Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }))
+        try HelperUserFiles.create(path, contents: Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }))
         defer { unlink(path) }
         let before = Self.sha256(path)
         let run = try ParentRun.run(["run", "--disk", "\(path),readonly", "--cmdline", "blk-sha256=0 blk-write=0 poweroff"])
@@ -33,7 +33,7 @@ import TestSupport
 
     @Test func readWriteDiskIsWrittenByTheGuest() throws {
         let path = "/tmp/bulkhead-parent-rw-\(getpid()).img"
-        HelperUserFiles.create(path, contents: Data(count: 1 << 20))
+        try HelperUserFiles.create(path, contents: Data(count: 1 << 20))
         defer { unlink(path) }
         let run = try ParentRun.run(["run", "--disk", path, "--cmdline", "blk-write=0 poweroff"])
         #expect(run.status == 0, "\(run.errors)")

@@ -23,7 +23,7 @@ import TestSupport
     @Test func aBlockHelperThatDiesMidRequestIsNamedAsTheCauseThoughTheWorkerEndedFirst() throws {
         let helpers = try Self.helpers(dying: "block")
         defer { try? FileManager.default.removeItem(atPath: helpers) }
-        let disk = HelperSupervisionTests.disk()
+        let disk = try HelperSupervisionTests.disk()
         let started = Date()
         let run = try ParentRun.run(["run", "--helpers", helpers, "--disk", disk, "--cmdline", "sleep=30000 poweroff"], timeout: 40)
         #expect(Date().timeIntervalSince(started) < 15, "the parent must not wait for the guest")

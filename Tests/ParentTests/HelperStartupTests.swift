@@ -12,16 +12,14 @@ import TestSupport
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(
             atPath: directory + "/bulkhead-worker", withDestinationPath: ParentRun.directory.appendingPathComponent("bulkhead-worker").path)
-        FileManager.default.createFile(
-            atPath: directory + "/bulkhead-block", contents: Data(("#!/bin/sh\n" + blockScript + "\n").utf8),
-            attributes: [.posixPermissions: 0o755])
+        try FixtureFile.write(directory + "/bulkhead-block", text: "#!/bin/sh\n" + blockScript + "\n", mode: 0o755)
         return directory
     }
 
-    static func disk() -> String {
+    static func disk() throws -> String {
         let path = "/tmp/bulkhead-startup-disk-\(getpid()).img"
         if !FileManager.default.fileExists(atPath: path) {
-            HelperUserFiles.create(path, contents: Data(count: 4096))
+            try HelperUserFiles.create(path, contents: Data(count: 4096))
         }
         return path
     }

@@ -5,10 +5,10 @@ import TestSupport
 /// With declarations the parent starts the helpers; when one dies the parent notices,
 /// ends the rest and leaves nothing behind.
 @Suite(.serialized) struct HelperSupervisionTests {
-    static func disk() -> String {
+    static func disk() throws -> String {
         let path = "/tmp/bulkhead-parent-disk-\(getpid()).img"
         if !FileManager.default.fileExists(atPath: path) {
-            HelperUserFiles.create(path, contents: Data(count: 1 << 20))
+            try HelperUserFiles.create(path, contents: Data(count: 1 << 20))
         }
         return path
     }
@@ -65,7 +65,7 @@ import TestSupport
         // A file that is not a kernel: the worker receives it from the block helper (the
         // loader then refuses it), which shows the path never reached the worker as a path.
         let path = "/tmp/bulkhead-parent-notakernel-\(getpid())"
-        FileManager.default.createFile(atPath: path, contents: Data(repeating: 0x41, count: 8192))
+        try FixtureFile.write(path, Data(repeating: 0x41, count: 8192))
         defer { unlink(path) }
         let run = try ParentRun.run(["run", "--kernel", path])
         #expect(run.status == 70, "\(run.errors)")

@@ -27,7 +27,7 @@ import TestSupport
         let account = try Self.account
         let directory = try Self.directory(mode: 0o700)  // what mkdtemp makes
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let disk = HelperUserFiles.create(directory + "/disk.img", contents: Data(count: 4096))  // the file itself is the user's
+        let disk = try HelperUserFiles.create(directory + "/disk.img", contents: Data(count: 4096))  // the file itself is the user's
         let name = "access-\(getpid())"
         // A block helper that leaves a mark if it is ever started.
         let marker = directory + "-started"
@@ -56,7 +56,7 @@ import TestSupport
         try #require(geteuid() == 0, "needs root: only then do the helpers change uid")
         let account = try Self.account
         let disk = "/tmp/bulkhead-access-ro-\(getpid()).img"
-        FileManager.default.createFile(atPath: disk, contents: Data(repeating: 0x5A, count: 4096))
+        try FixtureFile.write(disk, Data(repeating: 0x5A, count: 4096))
         defer { unlink(disk) }
         // Owner root, group the helper's: the group may read, not write.
         #expect(chown(disk, 0, account.gid) == 0 && chmod(disk, 0o640) == 0)
@@ -75,7 +75,7 @@ import TestSupport
 
     @Test func theCheckIsForTheAccountNamedByUser() throws {
         try #require(geteuid() == 0, "needs root: only then do the helpers change uid")
-        let disk = HelperUserFiles.create("/tmp/bulkhead-access-user-\(getpid()).img", contents: Data(count: 4096))
+        let disk = try HelperUserFiles.create("/tmp/bulkhead-access-user-\(getpid()).img", contents: Data(count: 4096))
         defer { unlink(disk) }
         #expect(try ParentRun.run(["check", "--disk", disk]).status == 0)
         let other = try ParentRun.run(["check", "--user", "nobody", "--disk", disk])
@@ -90,8 +90,8 @@ import TestSupport
         let directory = try Self.directory(mode: 0o755)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let kernel = directory + "/vmlinux", initrd = directory + "/initrd"
-        FileManager.default.createFile(atPath: kernel, contents: Data(count: 4096), attributes: [.posixPermissions: 0o644])
-        FileManager.default.createFile(atPath: initrd, contents: Data(count: 4096), attributes: [.posixPermissions: 0o600])
+        try FixtureFile.write(kernel, Data(count: 4096), mode: 0o644)
+        try FixtureFile.write(initrd, Data(count: 4096), mode: 0o600)
         let refused = try ParentRun.run(["check", "--kernel", kernel, "--initrd", initrd])
         #expect(refused.status == 65, "\(refused.errors)")
         #expect(refused.errors.contains("--initrd \(initrd): the block helper runs as bulkhead"), "\(refused.errors)")
@@ -115,7 +115,7 @@ import TestSupport
         try #require(geteuid() == 0, "needs root: only then do the helpers change uid")
         let account = try Self.account
         let disk = "/tmp/bulkhead-access-acl-\(getpid()).img"
-        FileManager.default.createFile(atPath: disk, contents: Data(count: 4096), attributes: [.posixPermissions: 0o600])
+        try FixtureFile.write(disk, Data(count: 4096), mode: 0o600)
         defer { unlink(disk) }
         // system.posix_acl_access: version 2; user::rw- user:ACCOUNT:rw- group::--- mask::rw- other::---
         // (written raw: no setfacl on this machine).

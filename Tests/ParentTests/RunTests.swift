@@ -42,7 +42,7 @@ import TestSupport
     @Test(arguments: [SIGTERM, SIGINT, SIGHUP])
     func aSignalToTheParentEndsTheVMAndLeavesNothing(signal: Int32) throws {
         let disk = "/tmp/bulkhead-signal-\(getpid())-\(signal).img"
-        HelperUserFiles.create(disk, contents: Data(count: 4096))
+        try HelperUserFiles.create(disk, contents: Data(count: 4096))
         defer { unlink(disk) }
         let running = try ParentRun.Running(["run", "--disk", disk, "--cmdline", "sleep=20000 poweroff"])
         let deadline = Date().addingTimeInterval(10)

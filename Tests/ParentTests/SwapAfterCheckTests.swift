@@ -28,8 +28,10 @@ import TestSupport
         return directory
     }
 
+    /// Through an O_CLOEXEC fd (FixtureFile): a child another suite spawns meanwhile must not
+    /// keep a script written here open for writing (its exec would fail with ETXTBSY).
     static func write(_ path: String, _ text: String, mode: Int) throws {
-        try #require(FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: mode]))
+        try FixtureFile.write(path, text: text, mode: mode_t(mode))
     }
 
     @Test func aHelpersLinkSwappedAfterTheCheckStillRunsTheCheckedWorker() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Sandbox
 import Testing
+import TestSupport
 
 /// What the declarations promise, checked on the declarations themselves.
 @Suite struct ProfileTests {
@@ -64,7 +65,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let unit = directory.appendingPathComponent("bulkhead-\(role.rawValue).service")
         let filter = ProfileDocument(role: role).rendered(as: .systemd)
-        try "[Service]\nExecStart=/bin/true\n\(filter)".write(to: unit, atomically: true, encoding: .utf8)
+        try FixtureFile.write(unit.path, text: "[Service]\nExecStart=/bin/true\n\(filter)")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
         process.arguments = ["verify", "--man=no", unit.path]

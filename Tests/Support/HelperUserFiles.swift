@@ -17,9 +17,10 @@ public enum HelperUserFiles {
     /// Creates (or replaces) `path` with `contents` and gives it to the helper account: owner
     /// and group `bulkhead`, mode 0600, so it is readable and writable by the helper and by no
     /// one else but root. Its directory must be searchable by others (/tmp is).
+    /// Written through an O_CLOEXEC fd (FixtureFile).
     @discardableResult
-    public static func create(_ path: String, contents: Data) -> String {
-        FileManager.default.createFile(atPath: path, contents: contents, attributes: [.posixPermissions: 0o600])
+    public static func create(_ path: String, contents: Data) throws -> String {
+        try FixtureFile.write(path, contents, mode: 0o600)
         grant(path)
         return path
     }
@@ -37,7 +38,7 @@ public enum HelperUserFiles {
     public static func reachableLink(to path: String, name: String) throws -> String {
         let link = "/tmp/bulkhead-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(name)"
         if Glibc.link(path, link) != 0 {
-            try FileManager.default.copyItem(atPath: path, toPath: link)
+            try FixtureFile.copy(path, to: link)
         }
         return link
     }

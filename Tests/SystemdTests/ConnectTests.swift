@@ -9,7 +9,7 @@ import TestSupport
     @Test func runConnectedToAnActivatedBlockServiceBootsTheTestGuestWithItsDisk() throws {
         let scratch = try ScratchDirectory()
         let disk = scratch.path + "/disk.img"
-        FileManager.default.createFile(atPath: disk, contents: Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }))
+        try FixtureFile.write(disk, Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }))
         let sha = try runToEnd("/usr/bin/sha256sum", [disk]).output.prefix(64)
         let config = try scratch.write("block.conf", "file ro:\(disk)\n")
         let service = try ActivatedHelper(

@@ -23,8 +23,7 @@ final class ScratchDirectory {
 
     func write(_ name: String, _ text: String) throws -> String {
         let file = path + "/" + name
-        try text.write(toFile: file, atomically: false, encoding: .utf8)
-        return file
+        return try FixtureFile.write(file, text: text)
     }
 }
 

@@ -117,6 +117,7 @@ final class DiskFile {
         var template = Array("/tmp/bulkhead-virtio-XXXXXX".utf8CString)
         let f = mkstemp(&template)
         guard f >= 0 else { throw POSIXError(.EIO) }
+        _ = fcntl(f, F_SETFD, FD_CLOEXEC)  // no child another suite spawns keeps it open for writing
         path = String(cString: template)
         contents = (0..<bytes).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) }
         _ = contents.withUnsafeBytes { Glibc.write(f, $0.baseAddress, $0.count) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// virtio-blk through the real worker: its io thread under the `io` filter serves the test
 /// guest's polling driver from a disk fd passed in (as the block helper will pass it).
@@ -15,7 +16,7 @@ import Testing
                 let words = raw.bindMemory(to: UInt64.self)
                 for i in words.indices { words[i] = generator.next() }
             }
-            try data.write(to: URL(fileURLWithPath: path))
+            try FixtureFile.write(path, data)
         }
         func contents() throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
         func sha256sum() throws -> String {
