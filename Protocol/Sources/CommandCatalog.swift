@@ -89,8 +89,15 @@ public enum CommandCatalog {
         reply: [FieldSpec("state", .enumeration(vmStateCases))],
         groups: [.lifecycle], security: .secure)
 
+    public static let reset = CommandSpec(
+        id: 69, name: "reset", helper: .control,
+        summary: "restarts the guest from its first instruction (the built-in test guest only); the VM runs after it",
+        arguments: [],
+        reply: [FieldSpec("state", .enumeration(vmStateCases))],
+        groups: [.lifecycle], security: .secure)
+
     /// Every command, ordered by id.
-    public static let all: [CommandSpec] = [hello, echo, blockOpen, netOpenTap, execRunHook, info, metrics, pause, resume, stop]
+    public static let all: [CommandSpec] = [hello, echo, blockOpen, netOpenTap, execRunHook, info, metrics, pause, resume, stop, reset]
 
     public static func command(id: UInt16) -> CommandSpec? { all.first { $0.id == id } }
     public static func command(named name: String) -> CommandSpec? { all.first { $0.name == name } }

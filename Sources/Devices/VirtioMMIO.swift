@@ -185,6 +185,9 @@ public final class VirtioMMIO: @unchecked Sendable {
     /// DEVICE_NEEDS_RESET after a protocol error (`metrics`; relaxed atomic, no syscall).
     public let ringResets = Atomic<UInt64>(0)
 
+    /// The device back to power-on, as a driver writing status 0 would (`ctl reset`).
+    public func reset() { locked { resetDevice() } }
+
     private func resetDevice() {
         ringResets.wrappingAdd(1, ordering: .relaxed)
         status = 0

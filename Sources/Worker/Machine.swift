@@ -17,6 +17,11 @@ struct Machine {
     let serialInterrupt: FileDescriptor
     /// virtio-mmio devices in the DeviceWindow; their queue work runs on the io thread.
     let virtio: VirtioDevices
+    /// Each vCPU's registers as it was started, for `reset` (ResetRequest).
+    let initialRegisters: [(regs: kvm_regs, sregs: kvm_sregs)]
+    /// The test guest's first `TestGuest.Layout.minimumMemory` bytes as loaded (tables, image,
+    /// its .bss and stacks, boot info): what `reset` restores. Nil for Linux.
+    let initialLowMemory: [UInt8]?
 
     /// Guest-physical address for KVM's private TSS pages (Intel), above 4 GiB of RAM space.
     static let kvmTSSAddress: UInt64 = 0xFFFB_D000
@@ -56,6 +61,7 @@ struct Machine {
 
         let cpuid = try kvm.supportedCPUID().hiding(options.hiddenCPUID)
         var vcpus: [VCPU] = []
+        var initial: [(regs: kvm_regs, sregs: kvm_sregs)] = []
         var tscKHz: UInt64 = 0
         for index in 0..<options.cpus {
             let vcpu = try vm.createVCPU(id: UInt32(index))
@@ -67,6 +73,7 @@ struct Machine {
             regs.rdi = UInt64(index)
             regs.rsi = startArgument
             try vcpu.setRegisters(regs)
+            initial.append((regs, try vcpu.specialRegisters()))
             // The test guest's APs enter at our registers (no INIT/SIPI); Linux's APs wait
             // for the INIT/SIPI its SMP bring-up sends through the in-kernel local APIC.
             if index > 0 && options.kernelFD == nil { try vcpu.makeRunnable() }
@@ -75,7 +82,11 @@ struct Machine {
         }
         self.vcpus = vcpus
         self.tscKHz = tscKHz
-        guard options.kernelFD == nil else { return }
+        self.initialRegisters = initial
+        guard options.kernelFD == nil else {
+            initialLowMemory = nil
+            return
+        }
 
         // struct boot_info (Guest/layout.h), then the command line.
         let info = TestGuest.Layout.bootInfoAddress
@@ -86,5 +97,9 @@ struct Machine {
         try memory.store(tscKHz, at: info + 16)
         try memory.store(UInt64(memory.size), at: info + 24)
         try memory.write(cmdline, at: TestGuest.Layout.cmdlineAddress)
+        guard let low = memory.pointer(at: 0, count: TestGuest.Layout.minimumMemory) else {
+            throw KVMError.invalid("guest memory smaller than the test guest's minimum")
+        }
+        initialLowMemory = Array(UnsafeRawBufferPointer(start: low, count: TestGuest.Layout.minimumMemory))
     }
 }

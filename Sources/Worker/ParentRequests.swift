@@ -10,6 +10,7 @@ import TestGuest
 ///     resume        → resumed
 ///     guest-stop    → guest-stop asked | guest-stop unsupported
 ///     metrics       → metrics NAME=VALUE …   (WorkerMetrics)
+///     reset         → reset | reset unsupported   (VMRestart; the test guest only)
 ///
 /// `guest-stop` is the graceful half of `ctl stop`: the test guest polls boot_info.stop
 /// (Guest/layout.h) in its waiting steps and powers off; a Linux guest has no such flag
@@ -22,6 +23,7 @@ struct ParentRequests {
     let memory: GuestMemory
     let runsTestGuest: Bool
     let metrics: WorkerMetrics
+    let restart: VMRestart
 
     /// 128 + SIGTERM: what the worker exited with when the parent ended it with a signal.
     static let stoppedStatus: Int32 = 143
@@ -41,6 +43,10 @@ struct ParentRequests {
         case "resume":
             gate.resume()
             Self.send("resumed", to: fd)
+        case "reset":
+            guard restart.isPossible else { return Self.send("reset unsupported", to: fd) }
+            gate.reset { restart.restart(onError: state.fail) }
+            Self.send("reset", to: fd)
         case "metrics":
             Self.send(metrics.line, to: fd)
         case "guest-stop":

@@ -33,10 +33,30 @@ final class PauseGate: @unchecked Sendable {
         monitor.withLock { threadIDs[index] = tid }
     }
 
-    /// A vCPU thread that will not call KVM_RUN again.
-    func parkedForGood() {
+    /// Resets so far: a parked vCPU runs again after the next one.
+    private var resets = 0
+
+    /// A vCPU thread with nothing to run (a parked AP, a failed vCPU): out of KVM_RUN, so a
+    /// pause does not wait for it, until a `reset` starts it again.
+    func parkUntilReset() {
         monitor.withLock {
             parked += 1
+            monitor.broadcast()
+            let seen = resets
+            monitor.wait { resets != seen }
+            parked -= 1
+        }
+    }
+
+    /// Control thread, while paused: `restart` puts the VM back to its start (registers,
+    /// memory, devices), then every vCPU, parked ones too, runs from there.
+    func reset(_ restart: () -> Void) {
+        pause()
+        restart()
+        monitor.withLock {
+            resets += 1
+            paused = false
+            clearImmediateExits()
             monitor.broadcast()
         }
     }
@@ -57,12 +77,24 @@ final class PauseGate: @unchecked Sendable {
     func resume() {
         monitor.withLock {
             paused = false
+            clearImmediateExits()
             monitor.broadcast()
         }
     }
 
-    /// A vCPU thread, after every return from KVM_RUN: holds while paused.
+    /// A held vCPU cleared its own; a parked one never saw the pause, and must not come back
+    /// from a reset with KVM_RUN returning at once. Called with the lock held.
+    private func clearImmediateExits() {
+        for vcpu in vcpus { vcpu.setImmediateExit(false) }
+    }
+
+    /// A vCPU thread, after every return from KVM_RUN: holds while paused. Before holding it
+    /// enters KVM_RUN once more with immediate_exit still set, which completes an I/O or MMIO
+    /// exit it has handled and returns at once (the KVM API's way to make the vCPU's state
+    /// consistent, so a reset's KVM_SET_REGS is not undone by a pending completion).
     func holdIfPaused(_ vcpu: VCPU) {
+        guard isPaused else { return }
+        _ = try? vcpu.run()
         monitor.withLock {
             guard paused else { return }
             vcpu.setImmediateExit(false)

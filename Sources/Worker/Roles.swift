@@ -20,6 +20,7 @@ struct WorkerThreads {
     let gate: PauseGate
     /// One per vCPU, by index (WorkerMetrics).
     let exitCounters: [VCPUCounters]
+    let restart: VMRestart
 
     private func confine(_ name: String, as role: Role) -> Bool {
         do {
@@ -32,11 +33,10 @@ struct WorkerThreads {
         return true
     }
 
-    /// A vCPU thread that will not run the guest again: out of KVM_RUN for good, so a pause
-    /// does not wait for it.
-    private func park() -> Never {
-        gate.parkedForGood()
-        state.parkForever()
+    /// A vCPU thread with nothing to run: out of KVM_RUN, so a pause does not wait for it,
+    /// until a `reset` starts the guest again (then the loop goes on from the reset registers).
+    private func park() {
+        gate.parkUntilReset()
     }
 
     /// The i8042 keyboard controller's command port; 0xFE pulses the CPU reset line.
@@ -46,13 +46,14 @@ struct WorkerThreads {
     func vcpu(_ vcpu: VCPU) {
         let name = Role.vcpu.threadName(index: Int(vcpu.id))
         gate.register(vcpu: Int(vcpu.id))
-        guard confine(name, as: .vcpu) else { park() }
+        guard confine(name, as: .vcpu) else { while true { park() } }  // the VM is failing: never run unconfined
         while true {
             gate.holdIfPaused(vcpu)
             let exit: VCPUExit
             do { exit = try vcpu.run() } catch {
                 state.fail("\(name): \(error)")
                 park()
+                continue
             }
             exitCounters[Int(vcpu.id)].count(exit)
             switch exit {
@@ -120,7 +121,7 @@ struct WorkerThreads {
         if let statusFD { fds.append(pollfd(fd: statusFD, events: Int16(POLLIN), revents: 0)) }
         let requests = ParentRequests(
             state: state, gate: gate, memory: memory, runsTestGuest: runsTestGuest,
-            metrics: WorkerMetrics(vcpus: exitCounters, virtio: virtio, serial: serial))
+            metrics: WorkerMetrics(vcpus: exitCounters, virtio: virtio, serial: serial), restart: restart)
         while state.finalStatus == nil {
             let n = bh_ppoll_forever(&fds, UInt(fds.count))
             if n < 0 && n != -EINTR { state.fail("control: ppoll: \(-n)") }

@@ -39,7 +39,10 @@ func runWorker() throws(WorkerError) -> Never {
         escapeProbe: options.escapeProbe ? EscapeProbe(memory: machine.memory) : nil, memory: machine.memory,
         mode: options.seccomp, statusFD: options.statusFD,
         runsTestGuest: options.kernelFD == nil, virtio: machine.virtio, gate: PauseGate(vcpus: machine.vcpus),
-        exitCounters: machine.vcpus.map { _ in VCPUCounters() })
+        exitCounters: machine.vcpus.map { _ in VCPUCounters() },
+        restart: VMRestart(
+            vcpus: machine.vcpus, initialRegisters: machine.initialRegisters, initialLowMemory: machine.initialLowMemory,
+            memory: machine.memory, virtio: machine.virtio))
 
     try WorkerDefense.apply(options)  // namespaces, uid, limits (DESIGN.md §7)
 

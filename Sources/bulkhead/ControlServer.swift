@@ -194,7 +194,8 @@ final class ControlServer {
             return reply(HelloReply(helper: Self.helloName))
         case CommandCatalog.info.id:
             return reply(info)
-        case CommandCatalog.metrics.id, CommandCatalog.pause.id, CommandCatalog.resume.id, CommandCatalog.stop.id:
+        case CommandCatalog.metrics.id, CommandCatalog.pause.id, CommandCatalog.resume.id, CommandCatalog.stop.id,
+            CommandCatalog.reset.id:
             var timeout: UInt32 = 0
             if command.id == CommandCatalog.stop.id {
                 guard let stop = try? request.decode(StopRequest.self) else { return fail(.malformedBody("timeout_ms")) }
@@ -207,6 +208,7 @@ final class ControlServer {
                 case CommandCatalog.metrics.id: "metrics"
                 case CommandCatalog.pause.id: "pause"
                 case CommandCatalog.resume.id: "resume"
+                case CommandCatalog.reset.id: "reset"
                 default: "guest-stop"
                 }
             guard message.withCString({ write(statusFD, $0, strlen($0)) }) > 0 else {
@@ -250,8 +252,17 @@ final class ControlServer {
             switch pending.command.id {
             case CommandCatalog.pause.id: (["paused"], .paused)
             case CommandCatalog.resume.id: (["resumed"], .running)
+            case CommandCatalog.reset.id: (["reset"], .running)
             default: (["guest-stop asked", "guest-stop unsupported"], .stopping)
             }
+        if pending.command.id == CommandCatalog.reset.id, line == "reset unsupported" {
+            if pending.clientFD >= 0 {
+                _ = send(
+                    error: .refused("reset restarts only the built-in test guest (a Linux guest's kernel is not kept)"),
+                    requestID: pending.requestID, commandID: pending.command.id, to: pending.clientFD)
+            }
+            return
+        }
         guard expected.answer.contains(line) else {
             if pending.clientFD >= 0 {
                 _ = send(

@@ -11,7 +11,7 @@ import SystemPackage
 struct CtlCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ctl",
-        abstract: "Operate a running VM through its control socket: info, metrics, pause, resume, stop.",
+        abstract: "Operate a running VM through its control socket: info, metrics, pause, resume, stop, reset.",
         discussion: """
             Exit status: 0 done; 64 usage; 66 no running VM of that name (or it has no control socket); \
             67 refused by peer credentials (not root, the VM's owner nor in its --control-group); \
@@ -30,7 +30,7 @@ struct CtlCommand: ParsableCommand {
     @Argument(help: "The VM's name (bulkhead run --name).")
     var name: String
 
-    @Argument(help: "info, metrics, pause, resume or stop.")
+    @Argument(help: "info, metrics, pause, resume, stop or reset.")
     var command: String
 
     @Option(help: "text or json.")

@@ -75,6 +75,26 @@ import TestSupport
         #expect(vm.finish().status == 143)
     }
 
+    @Test func resetRestartsTheGuestFromItsFirstInstruction() throws {
+        let vm = try ControlledVM("reset", ["--cpus", "2", "--cmdline", "banner cpus tick=600,100"])
+        guard vm.waitUntilServing(), vm.waitForTicks(5) else {
+            Issue.record("the VM never served its control socket: \(vm.finish(timeout: 1))")
+            return
+        }
+        #expect(try vm.ctl(["pause"]).status == 0)
+        let before = vm.consoleLines.count
+        #expect(try vm.ctl(["reset"]) == (0, "running\n"))
+        // The guest starts over: its banner and check-in again, then the count from 1.
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline && vm.consoleLines.dropFirst(before).filter({ $0.hasPrefix("tick ") }).count < 2 { usleep(20_000) }
+        let after = Array(vm.consoleLines.dropFirst(before))
+        #expect(after.first == "bulkhead test guest: 2 vcpus", "\(after.prefix(4))")
+        #expect(after.contains("cpus: 2"), "the parked AP ran again and checked in")
+        #expect(after.filter { $0.hasPrefix("tick ") }.prefix(2) == ["tick 1", "tick 2"])
+        kill(vm.run.pid, SIGTERM)
+        #expect(vm.finish().status == 143)
+    }
+
     @Test func aGuestThatIgnoresTheStopIsEndedAfterTheTimeout() throws {
         let vm = try ControlledVM("hard", ["--cmdline", "sleep=30000 poweroff"])
         guard vm.waitUntilServing() else {

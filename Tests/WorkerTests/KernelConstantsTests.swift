@@ -7,6 +7,8 @@ import Testing
 @Suite struct KernelConstantsTests {
     @Test func kvmRequestNumbersInProfilesMatchLinuxKVMHeader() {
         #expect(KernelConstant.kvmRun == UInt64(bh_kvm_run))
+        #expect(KernelConstant.kvmSetRegs == UInt64(bh_kvm_set_regs))
+        #expect(KernelConstant.kvmSetSregs == UInt64(bh_kvm_set_sregs))
     }
 
     @Test func kvmIoctlTypeInProfilesIsKVMIO() {

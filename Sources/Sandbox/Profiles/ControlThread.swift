@@ -12,6 +12,12 @@ extension Profile {
             .allow("read", because: "drain the shutdown eventfd"),
             .allow("write", because: "wake other threads through eventfds; log lines"),
             .allow("close", because: "drop fds a helper sent that are no longer needed"),
-            .allow("tgkill", because: "kick vCPU threads out of KVM_RUN at shutdown"),
+            .allow("tgkill", because: "kick vCPU threads out of KVM_RUN to pause them (ctl pause, reset)"),
+            .allow(
+                "ioctl", where: .arg(1, .equal(KernelConstant.kvmSetRegs)),
+                because: "ctl reset: each paused vCPU's registers back to where it started"),
+            .allow(
+                "ioctl", where: .arg(1, .equal(KernelConstant.kvmSetSregs)),
+                because: "ctl reset: each paused vCPU's segment and control registers back to where it started"),
         ])
 }

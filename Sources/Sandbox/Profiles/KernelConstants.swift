@@ -4,6 +4,8 @@
 public enum KernelConstant {
     // ioctl requests: _IO/_IOR/_IOW(type, nr, size) from linux/kvm.h (type 0xAE).
     public static let kvmRun: UInt64 = 0xAE80  // _IO(KVMIO, 0x80)
+    public static let kvmSetRegs: UInt64 = 0x4090_AE82  // _IOW(KVMIO, 0x82, struct kvm_regs)
+    public static let kvmSetSregs: UInt64 = 0x4138_AE84  // _IOW(KVMIO, 0x84, struct kvm_sregs)
     /// Every KVM request carries the type byte 0xAE in bits 8–15.
     public static let ioctlTypeMask: UInt64 = 0xFF00
     public static let kvmIoctlType: UInt64 = 0xAE00

@@ -1,0 +1,35 @@
+import CShim
+import Glibc
+import KVM
+
+/// `ctl reset` for the built-in test guest: with every vCPU paused, the virtio devices are
+/// reset (as a driver writing status 0 does), the first TestGuest.Layout.minimumMemory bytes
+/// of RAM get back what the main thread loaded (tables, image, .bss, stacks, boot info) and
+/// each vCPU its starting registers (KVM_SET_REGS/KVM_SET_SREGS from the control thread,
+/// which KVM allows while the vCPU is out of KVM_RUN). A Linux guest is not reset: its
+/// kernel was read once through the block helper and is not kept, and the in-kernel
+/// irqchip and timers would keep its state.
+struct VMRestart {
+    let vcpus: [VCPU]
+    let initialRegisters: [(regs: kvm_regs, sregs: kvm_sregs)]
+    let initialLowMemory: [UInt8]?
+    let memory: GuestMemory
+    let virtio: VirtioDevices
+
+    var isPossible: Bool { initialLowMemory != nil }
+
+    /// Runs on the control thread while the gate holds every vCPU.
+    func restart(onError: (String) -> Void) {
+        guard let initialLowMemory else { return }
+        for transport in virtio.transports { transport.reset() }
+        do { try memory.write(initialLowMemory, at: 0) } catch { return onError("reset: \(error)") }
+        for (vcpu, initial) in zip(vcpus, initialRegisters) {
+            do {
+                try vcpu.setSpecialRegisters(initial.sregs)
+                try vcpu.setRegisters(initial.regs)
+            } catch {
+                return onError("reset: vcpu\(vcpu.id): \(error)")
+            }
+        }
+    }
+}
