@@ -1,5 +1,6 @@
 import CShim
 import KVM
+import Synchronization
 
 /// Pause and resume of every vCPU (`bulkhead ctl NAME pause|resume`). Pausing sets each
 /// vCPU's kvm_run.immediate_exit and kicks its thread with BH_KICK_SIGNAL (tgkill, in the
@@ -12,7 +13,12 @@ final class PauseGate: @unchecked Sendable {
     // Sendable: fields are only touched under `monitor`; vcpus is fixed at init.
     private let monitor = Monitor()
     private let vcpus: [VCPU]
-    private var paused = false
+    private var paused = false {
+        didSet { pausedHint.store(paused, ordering: .releasing) }
+    }
+    /// `paused` for the vCPU threads' check after every exit, without taking the lock: a
+    /// pause that lands just after the check is caught by immediate_exit at the next KVM_RUN.
+    private let pausedHint = Atomic<Bool>(false)
     /// vCPU threads holding at the gate, and those that will never run again (a parked AP,
     /// a failed vCPU): both count as out of KVM_RUN.
     private var holding = 0
@@ -93,7 +99,7 @@ final class PauseGate: @unchecked Sendable {
     /// exit it has handled and returns at once (the KVM API's way to make the vCPU's state
     /// consistent, so a reset's KVM_SET_REGS is not undone by a pending completion).
     func holdIfPaused(_ vcpu: VCPU) {
-        guard isPaused else { return }
+        guard pausedHint.load(ordering: .acquiring) else { return }
         _ = try? vcpu.run()
         monitor.withLock {
             guard paused else { return }
