@@ -144,6 +144,7 @@ struct RunCommand: ParsableCommand {
     /// declared file must be open to it (HelperUserAccess).
     static func plan(_ options: RunOptions) throws -> LaunchPlan {
         let configuration = try RunConfiguration(options)
+        _ = try ControlSettings(options.control)  // so `check` refuses what `run` would
         if geteuid() == 0, configuration.connect[.block] == nil, !configuration.blockFiles.isEmpty {
             try HelperUserAccess.check(configuration.blockFiles, for: HelperAccount(named: options.defense.user))
         }

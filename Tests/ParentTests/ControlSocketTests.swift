@@ -146,6 +146,18 @@ import TestSupport
         #expect(vm.finish().status == 143)
     }
 
+    @Test(arguments: [
+        (["--deny-control-feature", "test-only"], "--deny-control-feature test-only: unknown control feature group"),
+        (["--control-group", "no-such-group-\(getpid())"], "no such group"),
+    ])
+    func badControlOptionsAreRefusedBeforeAnythingStarts(_ options: [String], _ message: String) throws {
+        for command in ["run", "check"] {
+            let run = try ParentRun.run([command, "--cmdline", "poweroff"] + options)
+            #expect(run.status == 65, "\(command): \(run.errors)")
+            #expect(run.errors.contains(message), "\(command): \(run.errors)")
+        }
+    }
+
     @Test func noSuchVMAndUnknownCommandsHaveTheirOwnStatus() throws {
         let runtime = NSTemporaryDirectory() + "bulkhead-ctl-none-\(getpid())"
         try? FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: false)
