@@ -1,6 +1,7 @@
 import Foundation
 import Sandbox
 import Testing
+import TestSupport
 
 /// A forbidden call is named: in trap mode by the SIGSYS reporter, in kill mode by the
 /// kernel's own audit record.
@@ -31,12 +32,11 @@ import Testing
         #expect(outcome.trapReport?.syscall?.name == "rt_sigaction", "\(outcome)")
     }
 
-    /// The kernel rate-limits its audit lines (about 10 per 5 s) and the other kill tests
-    /// run meanwhile, so this tries a few times before it concludes there is no record.
+    /// The kernel rate-limits its audit lines: a miss is retried only when the kernel says it
+    /// suppressed lines (KernelAuditRetry).
     @Test func killModeKernelRecordNamesSyscallAndThread() throws {
         var report: ForbiddenCallReport?
-        for attempt in 0..<12 where report == nil {
-            if attempt > 0 { Thread.sleep(forTimeInterval: 1) }
+        let retry = try KernelAuditRetry {
             let log = try KernelAuditLog()
             var pid: Int32 = 0
             let outcome = try runProbe(
@@ -47,8 +47,10 @@ import Testing
                 report = log.forbiddenCall(pid: pid, process: "probe")
                 if report == nil { Thread.sleep(forTimeInterval: 0.05) }
             }
+            return report != nil
         }
-        let found = try #require(report, "no kernel record in 12 attempts")
+        #expect(retry.missesWereRateLimited, "\(retry.misses) probes found no record without the kernel suppressing lines")
+        let found = try #require(report, "no kernel record in \(retry.attempts) attempts")
         #expect(found.source == .kernelAudit)
         #expect(found.syscall?.name == "openat")
         #expect(found.syscall?.number == 257)
