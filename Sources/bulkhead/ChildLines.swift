@@ -1,7 +1,8 @@
+import CShim
 import Glibc
 
-/// Lines a child writes to the sealed parent (the worker's report pipe and status socket),
-/// read into a buffer that never holds more than `maximumLine` bytes. The parent stays
+/// Lines a child writes to the sealed parent (the worker's report pipe and status socket,
+/// each helper's stderr pipe), read into a buffer that never holds more than `maximumLine` bytes. The parent stays
 /// outside the VM's cgroup, so `--memory-limit` does not bound it: without this bound a
 /// compromised worker writing without newlines would grow the root parent without limit.
 struct ChildLines {
@@ -60,10 +61,27 @@ struct ChildLines {
         return reading
     }
 
+    /// Relays (sanitised) whatever the child's writers, all gone, left in the stream: reads
+    /// while ppoll says it is readable, at most `maximumLine` per line as always; the bytes
+    /// of an overlong line are dropped.
+    mutating func relayWhatIsLeft(from child: String) {
+        for _ in 0..<Self.maximumDrainReads {
+            var ready = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+            guard bh_ppoll_ms(&ready, 1, 0) > 0 else { return }
+            let reading = read()
+            for line in reading.lines { StandardError.relay(Self.sanitised(line, from: child)) }
+            if reading.end != nil { return }
+        }
+    }
+
+    /// Bounds the drain of a stream a writer that did not end (a helper's child) keeps feeding.
+    static let maximumDrainReads = 256
+
     /// `line` as it may reach the operator's terminal or journal: every control character
     /// (C0, DEL, C1: terminal escape sequences start with them) as \xNN, invalid UTF-8 as
-    /// U+FFFD, and a `bulkhead-worker: ` prefix unless it already has one, so no line from
-    /// the worker can pass for one of the parent's own (`bulkhead: …`).
+    /// U+FFFD, and a `bulkhead-CHILD: ` prefix (`bulkhead-worker`, `bulkhead-block`, …) unless
+    /// it already has one, so no line from a child can pass for one of the parent's own
+    /// (`bulkhead: …`).
     static func sanitised(_ line: ArraySlice<UInt8>, from child: String) -> String {
         var text = ""
         for scalar in String(decoding: line, as: UTF8.self).unicodeScalars {

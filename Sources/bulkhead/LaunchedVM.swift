@@ -10,6 +10,9 @@ struct LaunchedVM {
     /// The parent's end of each helper's socket, kept while the VM runs: a helper exits when
     /// its peer hangs up, so closing these is how the parent ends helpers gracefully.
     var helperSockets: [SeqPacketSocket] = []
+    /// Read end of each started helper's stderr pipe, by position in `helpers`: what a helper
+    /// writes reaches the operator only through the supervisor's bounded, sanitised relay.
+    var helperErrorFDs: [Int32] = []
     var worker: ChildProcess?
     /// Read end of the worker's report pipe (errors and the trap-mode line).
     var reportFD: Int32 = -1
@@ -51,14 +54,18 @@ struct LaunchedVM {
             let (mine, theirs): (SeqPacketSocket, SeqPacketSocket)
             do { (mine, theirs) = try SeqPacketSocket.pair() } catch { throw LaunchError.system("socketpair: \(error)") }
             helperSockets.append(mine)
+            var errors: [Int32] = [-1, -1]
+            guard pipe(&errors) == 0, fcntl(errors[0], F_SETFD, FD_CLOEXEC) == 0, fcntl(errors[1], F_SETFD, FD_CLOEXEC) == 0 else { throw LaunchError.system("pipe: \(String(cString: strerror(errno)))") }
+            helperErrorFDs.append(errors[0])
             do {
-                defer { theirs.close() }
+                defer { theirs.close(); close(errors[1]) }
                 helpers.append(
                     try ChildProcess.spawn(
                         name: helper.kind.rawValue, program: plan.program(plan.executable(of: helper)), executable: plan.executable(of: helper),
-                        arguments: plan.helperArguments(helper), fds: [devNull, 1, 2, theirs.fileDescriptor.rawValue],
+                        arguments: plan.helperArguments(helper), fds: [devNull, 1, errors[1], theirs.fileDescriptor.rawValue],
                         runAs: plan.identities[helper.kind.rawValue], vm: plan.vmName, cgroupFD: cgroup?.joinFD ?? -1))
             } catch {
+                close(helperErrorFDs.removeLast())
                 throw LaunchError.helper("\(helper.kind.rawValue) helper: \(error)")
             }
         }
@@ -152,6 +159,14 @@ struct LaunchedVM {
             var status: Int32 = 0
             while waitpid(child.pid, &status, 0) < 0 && errno == EINTR {}
         }
+        // The helpers are gone: what they wrote (why one failed its handshake) is relayed
+        // before the parent's own line about it.
+        for (helper, fd) in zip(helpers, helperErrorFDs) {
+            var lines = ChildLines(fd: fd)
+            lines.relayWhatIsLeft(from: helper.name)
+            close(fd)
+        }
+        helperErrorFDs = []
         helperSockets.forEach { $0.close() }
         if reportFD >= 0 { close(reportFD) }
         if statusFD >= 0 { close(statusFD) }

@@ -7,8 +7,8 @@ import Sandbox
 /// child dies or a signal asks to stop; end the rest (hang up on the helpers and send the
 /// worker `stop`, then after a grace period write the VM cgroup's cgroup.kill — or, without a
 /// cgroup, SIGTERM and SIGKILL); reap everything; say what happened; return the exit status.
-/// It waits in ppoll on a signalfd (SIGCHLD, SIGINT, SIGTERM, SIGHUP), the worker's report pipe and
-/// its status socket: read, ppoll, wait4, write and close are all it calls (kill too, only
+/// It waits in ppoll on a signalfd (SIGCHLD, SIGINT, SIGTERM, SIGHUP), the worker's report pipe,
+/// its status socket and each helper's stderr pipe: read, ppoll, wait4, write and close are all it calls (kill too, only
 /// for a VM without a cgroup: ParentSeal).
 final class Supervisor {
     private var vm: LaunchedVM
@@ -23,7 +23,9 @@ final class Supervisor {
     /// The worker's report pipe and status socket, each read through a bounded line buffer.
     private var report: ChildLines
     private var status: ChildLines
-    /// Set when the worker wrote a line longer than `ChildLines.maximumLine`: the VM is ended.
+    /// Each helper's stderr pipe (by position in `vm.helpers`), relayed like the report pipe.
+    private var helperErrors: [ChildLines]
+    /// Set when the worker (or a helper, on its stderr) wrote a line longer than `ChildLines.maximumLine`: the VM is ended.
     private var flooded = false
     private var trapLine: Substring?
     private var poweroffStatus: Int32?
@@ -56,6 +58,7 @@ final class Supervisor {
         self.audit = audit
         report = ChildLines(fd: vm.reportFD)
         status = ChildLines(fd: vm.statusFD)
+        helperErrors = vm.helperErrorFDs.map { ChildLines(fd: $0) }
         for child in vm.helpers + (vm.worker.map { [$0] } ?? []) { alive[child.pid] = child }
     }
 
@@ -72,6 +75,7 @@ final class Supervisor {
             var fds = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
             if vm.reportFD >= 0 { fds.append(pollfd(fd: vm.reportFD, events: Int16(POLLIN), revents: 0)) }
             if vm.statusFD >= 0 { fds.append(pollfd(fd: vm.statusFD, events: Int16(POLLIN), revents: 0)) }
+            for fd in vm.helperErrorFDs where fd >= 0 { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
             let controlStart = fds.count
             if let control { fds += control.pollFDs }
             let n = bh_ppoll_ms(&fds, UInt(fds.count), control?.pollTimeoutMilliseconds ?? -1)
@@ -79,6 +83,7 @@ final class Supervisor {
             for entry in fds[..<controlStart] where entry.revents != 0 {
                 if entry.fd == vm.reportFD { readReport() }
                 if entry.fd == vm.statusFD { readStatus() }
+                if let index = vm.helperErrorFDs.firstIndex(of: entry.fd) { readHelperErrors(index) }
             }
             if flooded { return .flooded }
             if let control {
@@ -144,15 +149,25 @@ final class Supervisor {
         if ended(reading.end, vm.statusFD, "status socket") { vm.statusFD = -1 }
     }
 
-    /// Closes a stream the worker closed or flooded (true: it is closed); a flood is named
-    /// and ends the VM.
-    private func ended(_ end: ChildLines.End?, _ fd: Int32, _ stream: String) -> Bool {
+    /// Relays a helper's stderr lines, sanitised, as `bulkhead-block: …` (or net, exec).
+    private func readHelperErrors(_ index: Int) {
+        let helper = vm.helpers[index]
+        let reading = helperErrors[index].read()
+        for line in reading.lines { StandardError.relay(ChildLines.sanitised(line, from: helper.name)) }
+        if ended(reading.end, vm.helperErrorFDs[index], "stderr", by: "the \(helper.name) helper (pid \(helper.pid))") {
+            vm.helperErrorFDs[index] = -1
+        }
+    }
+
+    /// Closes a stream a child closed or flooded (true: it is closed); a flood is named and
+    /// ends the VM.
+    private func ended(_ end: ChildLines.End?, _ fd: Int32, _ stream: String, by child: String? = nil) -> Bool {
         guard let end else { return false }
         close(fd)
         if case .overflow(let dropped) = end {
             flooded = true
             StandardError.line(
-                "the worker (pid \(vm.worker?.pid ?? 0)) wrote \(dropped) bytes to its \(stream) without a newline "
+                "\(child ?? "the worker (pid \(vm.worker?.pid ?? 0))") wrote \(dropped) bytes to its \(stream) without a newline "
                     + "(at most \(ChildLines.maximumLine) per line): dropped, and the VM was ended")
         }
         return true
@@ -199,6 +214,11 @@ final class Supervisor {
         // Once the worker is gone its report pipe ends: relay what is left in it.
         if let worker = vm.worker, alive[worker.pid] == nil {
             while vm.reportFD >= 0 { readReport() }
+        }
+        for (index, fd) in vm.helperErrorFDs.enumerated() where fd >= 0 {
+            helperErrors[index].relayWhatIsLeft(from: vm.helpers[index].name)
+            close(fd)
+            vm.helperErrorFDs[index] = -1
         }
     }
 
