@@ -6,10 +6,11 @@ BIN := .build/debug
 # Debian packages: libseccomp/libsystemd headers for the C modules, pkg-config to find them,
 # systemd for systemd-analyze (tests compare our syscall groups and units with it), iproute2
 # for the tap tests, gcc for the test guest, python3 for test fixtures (Debian kernel
-# unpacking, a UDP sender inside a test network namespace).
-PACKAGES := libseccomp-dev libsystemd-dev pkg-config systemd iproute2 gcc python3
+# unpacking, a UDP sender inside a test network namespace), strace for the profile coverage
+# run (it traces every thread of a VM with the arguments the rules check).
+PACKAGES := libseccomp-dev libsystemd-dev pkg-config systemd iproute2 gcc python3 strace
 
-.PHONY: deps build run test bench storm load clean fuzz-build fuzz fuzz-smoke
+.PHONY: deps build run test bench storm load clean fuzz-build fuzz fuzz-smoke profile-coverage
 
 deps:
 	@missing=""; for p in $(PACKAGES); do \
@@ -33,6 +34,15 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(MAKE) fuzz-smoke
+
+# Profile coverage (README "Profile coverage"): every scenario of Tests/CoverageTests under
+# strace with the real filters, once in kill mode (every rule exercised or its path declared
+# and tested; this run is also part of `make test`) and once with every filter in log mode
+# (the calls no rule allows: profile drift). Reports in .build/<triple>/profile-coverage-*.txt.
+profile-coverage: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --filter ProfileCoverageTests
+	BULKHEAD_COVERAGE_SECCOMP=log $(SWIFT) test --skip-build --filter ProfileCoverageTests
 
 # libFuzzer targets (Fuzzing/, issue 9): their own package and scratch path, so the normal
 # build never carries -sanitize=fuzzer. `make fuzz FUZZ_SECONDS=N` runs each target N seconds;

@@ -194,5 +194,12 @@ let package = Package(
             ],
             path: "Tests/FuzzEntries"),
         .testTarget(name: "FuzzInputTests", dependencies: ["FuzzEntries"], path: "Tests/FuzzInputTests"),
+
+        // Profile coverage (issue 13, `make profile-coverage`): every scenario under strace with
+        // the real filters; each rule exercised or its unexercised path declared and tested.
+        .testTarget(
+            name: "CoverageTests",
+            dependencies: ["Sandbox", "BulkheadProtocol", "TestSupport", .product(name: "SystemPackage", package: "swift-system")],
+            path: "Tests/CoverageTests"),
     ]
 )

@@ -12,6 +12,8 @@ public struct ArgumentCondition: Hashable, Sendable, CustomStringConvertible {
         case greaterOrEqual(UInt64)
         /// `argument & mask == value`
         case maskedEqual(mask: UInt64, value: UInt64)
+
+        var isEquality: Bool { if case .equal = self { true } else { false } }
     }
 
     public let index: Int

@@ -8,12 +8,19 @@ public enum Confinement {
     public static func confineProcess(
         as role: Role, mode: FilterMode, reportTo reportFD: FileDescriptor = .standardError
     ) throws {
+        try confineProcess(with: role.profile, mode: mode, reportTo: reportFD)
+    }
+
+    /// The same with a profile of the caller's (a test instrument's role plus its own needs).
+    public static func confineProcess(
+        with profile: Profile, mode: FilterMode, reportTo reportFD: FileDescriptor = .standardError
+    ) throws {
         try setNoNewPrivileges()
         guard mode != .none else { return }
         if mode == .trap {
             try check("sigaction(SIGSYS)", bh_install_sigsys_reporter(reportFD.rawValue))
         }
-        try SeccompFilter(profile: role.profile, mode: mode).load()
+        try SeccompFilter(profile: profile, mode: mode).load()
     }
 
     /// Names the calling thread for its role and stacks the role's filter on the process

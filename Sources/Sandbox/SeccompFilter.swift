@@ -19,7 +19,14 @@ public final class SeccompFilter {
         case "rt_sigaction":
             let notSigsys = ArgumentCondition.arg(0, .notEqual(UInt64(SIGSYS)))
             return rules.map {
-                SyscallRule(syscall: name, conditions: $0.conditions + [notSigsys], answer: $0.answer, reason: $0.reason)
+                // A rule that already names its signal (arg0 == 33) cannot be SIGSYS; libseccomp
+                // refuses a second comparison on the same argument.
+                if $0.conditions.contains(where: { $0.index == 0 && $0.comparison != .equal(UInt64(SIGSYS)) && $0.comparison.isEquality }) {
+                    return $0
+                }
+                return SyscallRule(
+                    syscall: name, conditions: $0.conditions + [notSigsys], answer: $0.answer, reason: $0.reason,
+                    unexercised: $0.unexercised)
             }
         default: return rules
         }

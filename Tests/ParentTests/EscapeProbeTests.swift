@@ -77,10 +77,10 @@ import TestSupport
         #expect(run.lines.first == "escape kill on vcpu = \(geteuid() == 0 ? -3 : 0)")
     }
 
-    @Test func allowedGetpidSucceedsAndTheGuestCarriesOn() throws {
-        let run = try ParentRun.run(["run", "--allow-insecure", "--device", "escape-probe", "--cmdline", "escape=getpid banner poweroff"])
+    @Test func allowedGettidSucceedsAndTheGuestCarriesOn() throws {
+        let run = try ParentRun.run(["run", "--allow-insecure", "--device", "escape-probe", "--cmdline", "escape=gettid banner poweroff"])
         #expect(run.status == 0, "\(run.errors)")
-        #expect(run.lines.first?.hasPrefix("escape getpid on vcpu = ") == true)
+        #expect(run.lines.first?.hasPrefix("escape gettid on vcpu = ") == true)
         #expect(run.lines.last == "bulkhead test guest: 1 vcpu")
         #expect(run.survivors.isEmpty)
     }

@@ -13,15 +13,16 @@ final class FDStack: @unchecked Sendable {
 }
 
 /// The request loop needs nothing a confined helper may not do: a server thread loads the
-/// shared `helper-runtime` profile (recvmsg, sendmsg, read, write, close, brk, mmap without
-/// PROT_EXEC, munmap, futex, …) in kill mode, then serves good and hostile requests. Any
-/// other call would kill the whole test process with SIGSYS.
+/// shared `helper-runtime` profile (recvmsg, sendmsg, write, close, brk, exit_group) in kill
+/// mode, plus what a thread of the multi-threaded test process needs and a single-threaded
+/// helper does not, then serves good and hostile requests. Any other call would kill the
+/// whole test process with SIGSYS.
 @Suite struct ConfinedServerTests {
     /// `helper-runtime` plus only what ending a secondary thread takes in glibc; a real
     /// helper is single-threaded and exits with exit_group, which the profile allows.
     static let serverThreadProfile = Profile(
         name: "protocol-server-test-thread",
-        summary: "helper-runtime, plus thread exit for a test thread",
+        summary: "helper-runtime, plus what a thread of the test process takes",
         includes: [.helperRuntime],
         rules: [
             .allow("exit", because: "the test thread ends (a helper calls exit_group)"),
@@ -30,6 +31,11 @@ final class FDStack: @unchecked Sendable {
             .allow(
                 "mprotect", where: .arg(2, hasNoneOf: KernelConstant.protExec),
                 because: "a secondary thread's malloc arena grows with mprotect; helpers use brk"),
+            .allow(
+                "mmap", where: .arg(2, hasNoneOf: KernelConstant.protExec),
+                because: "a secondary thread's malloc arena is mapped; helpers use brk"),
+            .allow("munmap", because: "a secondary thread's arena gives memory back"),
+            .allow("futex", because: "locks the test runner's other threads contend for"),
         ])
 
     @Test func requestLoopServesUnderTheHelperRuntimeProfile() throws {

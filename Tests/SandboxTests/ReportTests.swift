@@ -19,10 +19,10 @@ import TestSupport
     }
 
     @Test func trapModeReportNamesTheForeignABI() throws {
-        let outcome = try runProbe(probeArguments(role: .vcpu, mode: .trap, abi: .i386, call: "getpid", arguments: []))
+        let outcome = try runProbe(probeArguments(role: .vcpu, mode: .trap, abi: .i386, call: "write", arguments: []))
         let report = try #require(outcome.trapReport, "no report in \(outcome)")
         #expect(report.syscall?.abi == .i386)
-        #expect(report.syscall?.name == "getpid")
+        #expect(report.syscall?.name == "write")
         #expect(report.thread == "vcpu0")
     }
 

@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func threadRoleCannotLoadAnotherFilter() throws {
-        let outcome = try runProbe(["--role", "vcpu", "--load-permissive", "getpid"])
+        let outcome = try runProbe(["--role", "vcpu", "--load-permissive", "gettid"])
         #expect(outcome.killedBySIGSYS, "\(outcome)")
     }
 
@@ -28,7 +28,7 @@ import Testing
         #expect(clone3.end == .exited(0) && clone3.result == -38, "\(clone3)")
         // Every thread-role probe starts its thread with pthread_create under worker-base:
         // glibc tries clone3, gets ENOSYS and falls back to clone with the thread flags.
-        let thread = try runProbe(["--role", "vcpu", "getpid"])
+        let thread = try runProbe(["--role", "vcpu", "gettid"])
         #expect(thread.end == .exited(0) && (thread.result ?? 0) > 0, "\(thread)")
     }
 

@@ -30,6 +30,11 @@ func runProbe(_ argv: [String]) -> Int32 {
             let permissive = Profile(name: "permissive", summary: "allows everything", groups: SyscallGroup.allCases)
             try! SeccompFilter(profile: permissive, mode: .kill).load()
         }
+        if request.growHeap {
+            let blocks = (0..<8192).map { _ in malloc(1024)! }
+            for block in blocks { memset(block, 1, 1024) }
+            blocks.reversed().forEach { free($0) }
+        }
         writeLine(1, "result=\(call.perform())")
     }
 
@@ -40,12 +45,14 @@ func runProbe(_ argv: [String]) -> Int32 {
             makeCall()
             return 0
         }
+        // As in the worker, no confined thread ever exits: the roles allow no thread exit.
+        // Siblings confine and park; the target makes its call and ends the process.
         let siblings = request.siblingRoles.map { ProbeThread(role: $0, mode: request.mode, work: nil) }
         siblings.forEach { $0.start() }
-        siblings.forEach { $0.join() }
-        let target = ProbeThread(role: request.role, mode: request.mode, work: makeCall)
+        siblings.forEach { $0.waitUntilConfined() }
+        let target = ProbeThread(role: request.role, mode: request.mode, work: { makeCall(); _exit(0) })
         target.start()
-        target.join()
+        target.join()  // never returns: the target ends the process
     } catch {
         writeLine(2, "bulkhead-syscall-probe: \(error)")
         return 3

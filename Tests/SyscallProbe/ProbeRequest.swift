@@ -2,7 +2,10 @@ import Sandbox
 
 /// What the probe was asked to do, from its argv:
 /// `bulkhead-syscall-probe --role R [--mode M] [--abi A] [--also-thread R2] [--load-permissive]
-///  [--expect-clone3-enosys] CALL [ARG…]`
+///  [--expect-clone3-enosys] [--grow-heap] CALL [ARG…]`
+/// `--grow-heap`: once confined, malloc 8 MiB in 1 KiB blocks and free them before the call,
+/// so malloc grows and trims its arena under the filter (brk on the main thread, mmap,
+/// mprotect and madvise in a thread's arena).
 /// ARG is a number (decimal, negative, or 0x hex), `str:TEXT` (pointer to a C string),
 /// `buf:N` (pointer to N zeroed bytes) or `timespec0` (pointer to a zero timespec).
 /// Without ARGs every argument is -1: fds, pointers and sizes the kernel rejects after the
@@ -13,6 +16,7 @@ struct ProbeRequest: Sendable {
     var abi = SyscallABI.native
     var siblingRoles: [Role] = []
     var loadPermissiveFilterFirst = false
+    var growHeap = false
     var call = ""
     var arguments: [String] = []
 
@@ -41,6 +45,7 @@ struct ProbeRequest: Sendable {
                 guard let r = Role(rawValue: name), r.isThreadRole else { throw .usage("not a thread role: \(name)") }
                 siblingRoles.append(r)
             case "--load-permissive": loadPermissiveFilterFirst = true
+            case "--grow-heap": growHeap = true
             default:
                 call = word
                 arguments = Array(rest)

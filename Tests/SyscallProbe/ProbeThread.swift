@@ -8,11 +8,16 @@ final class ProbeThread {
     let mode: FilterMode
     let work: (@Sendable () -> Void)?
     private var thread = pthread_t()
+    private var lock = pthread_mutex_t()
+    private var changed = pthread_cond_t()
+    private var confined = false
 
     init(role: Role, mode: FilterMode, work: (@Sendable () -> Void)?) {
         self.role = role
         self.mode = mode
         self.work = work
+        pthread_mutex_init(&lock, nil)
+        pthread_cond_init(&changed, nil)
     }
 
     func start() {
@@ -23,13 +28,29 @@ final class ProbeThread {
 
     func join() { pthread_join(thread, nil) }
 
+    /// Waits (futex, which every role allows) until the thread has loaded its filter.
+    func waitUntilConfined() {
+        pthread_mutex_lock(&lock)
+        while !confined { pthread_cond_wait(&changed, &lock) }
+        pthread_mutex_unlock(&lock)
+    }
+
     fileprivate func run() {
         do {
             try Confinement.confineThread(named: role.threadName(), as: role, mode: mode)
         } catch {
             fatalError("confining \(role.rawValue): \(error)")
         }
-        work?()
+        pthread_mutex_lock(&lock)
+        confined = true
+        pthread_cond_broadcast(&changed)
+        pthread_mutex_unlock(&lock)
+        guard let work else {
+            // Parked for good, as a finished worker thread is: no thread exit under a role.
+            pthread_mutex_lock(&lock)
+            while true { pthread_cond_wait(&changed, &lock) }
+        }
+        work()
     }
 }
 

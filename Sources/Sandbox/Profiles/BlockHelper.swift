@@ -28,7 +28,6 @@ extension Profile {
             .allow(
                 "newfstatat", where: .arg(3, .equal(KernelConstant.atEmptyPath)),
                 because: "fstat an opened fd: type, device and inode against the declaration"),
-            .allow("fstat", because: "fstat an opened fd"),
             .acceptActivatedConnection,
         ])
 }

@@ -9,5 +9,6 @@ extension Profile {
         rules: [
             .allow("ioctl", where: .arg(1, .equal(KernelConstant.kvmRun)), because: "run the guest"),
             .allow("write", because: "serial console bytes to the console fd"),
+            .allow("rt_sigreturn", because: "return from the empty pause-kick handler that ended KVM_RUN with EINTR"),
         ])
 }
