@@ -28,7 +28,25 @@ public final class VirtioMMIO: @unchecked Sendable {
     // Sendable: all mutable state is touched only under `lock`.
     public static let size: UInt64 = 0x1000
     public static let magic: UInt32 = 0x7472_6976  // "virt"
-    public static let notifyOffset: UInt64 = 0x50
+    public static let notifyOffset = Register.queueNotify.rawValue
+
+    /// The register file by offset, named as virtio 1.2 §4.2.2 (table "MMIO Device Register
+    /// Layout") spells them. The device-specific configuration space starts at `config`.
+    public enum Register: UInt64 {
+        case magicValue = 0x000, version = 0x004, deviceID = 0x008, vendorID = 0x00C
+        case deviceFeatures = 0x010, deviceFeaturesSel = 0x014
+        case driverFeatures = 0x020, driverFeaturesSel = 0x024
+        case queueSel = 0x030, queueNumMax = 0x034, queueNum = 0x038, queueReady = 0x044
+        case queueNotify = 0x050
+        case interruptStatus = 0x060, interruptACK = 0x064
+        case status = 0x070
+        case queueDescLow = 0x080, queueDescHigh = 0x084
+        case queueDriverLow = 0x090, queueDriverHigh = 0x094
+        case queueDeviceLow = 0x0A0, queueDeviceHigh = 0x0A4
+        case configGeneration = 0x0FC
+
+        public static let config: UInt64 = 0x100
+    }
 
     public static let featureVersion1: UInt64 = 1 << 32
     public static let featureIndirect: UInt64 = 1 << 28
@@ -92,8 +110,8 @@ public final class VirtioMMIO: @unchecked Sendable {
     public func handle(offset: UInt64, isWrite: Bool, data: UnsafeMutablePointer<UInt8>, length: Int) {
         var processNow = false
         locked {
-            if offset >= 0x100 {
-                if !isWrite { readConfiguration(offset: Int(offset - 0x100), data: data, length: length) }
+            if offset >= Register.config {
+                if !isWrite { readConfiguration(offset: Int(offset - Register.config), data: data, length: length) }
                 return  // the configuration space is read-only for both devices
             }
             guard length == 4, offset % 4 == 0 else {
@@ -113,36 +131,40 @@ public final class VirtioMMIO: @unchecked Sendable {
 
     private var selectedQueue: Int? { queueSelect < queues.count ? Int(queueSelect) : nil }
 
+    /// Write-only registers and offsets that name no register read 0.
     private func read(offset: UInt64) -> UInt32 {
-        switch offset {
-        case 0x000: return Self.magic
-        case 0x004: return 2
-        case 0x008: return device.deviceID
-        case 0x00C: return 0x4248_564D  // vendor "MVHB"
-        case 0x010:
+        guard let register = Register(rawValue: offset) else { return 0 }
+        switch register {
+        case .magicValue: return Self.magic
+        case .version: return 2
+        case .deviceID: return device.deviceID
+        case .vendorID: return 0x4248_564D  // "MVHB"
+        case .deviceFeatures:
             return deviceFeaturesSelect < 2 ? UInt32(truncatingIfNeeded: offeredFeatures >> (32 * UInt64(deviceFeaturesSelect))) : 0
-        case 0x034: return selectedQueue.map { UInt32(queues[$0].maxSize) } ?? 0
-        case 0x044: return selectedQueue.map { queues[$0].ready ? 1 : 0 } ?? 0
-        case 0x060: return interruptStatus
-        case 0x070: return status
-        case 0x0FC: return 0  // ConfigGeneration: the configuration never changes
+        case .queueNumMax: return selectedQueue.map { UInt32(queues[$0].maxSize) } ?? 0
+        case .queueReady: return selectedQueue.map { queues[$0].ready ? 1 : 0 } ?? 0
+        case .interruptStatus: return interruptStatus
+        case .status: return status
+        case .configGeneration: return 0  // the configuration never changes
         default: return 0
         }
     }
 
     /// Returns true when the write was a queue notification to handle now.
+    /// Read-only registers and offsets that name no register ignore writes.
     private func write(offset: UInt64, value: UInt32) -> Bool {
-        switch offset {
-        case 0x014: deviceFeaturesSelect = value
-        case 0x020:
+        guard let register = Register(rawValue: offset) else { return false }
+        switch register {
+        case .deviceFeaturesSel: deviceFeaturesSelect = value
+        case .driverFeatures:
             // Features are fixed once FEATURES_OK is set (§3.1.1).
             guard status & Status.featuresOK == 0, driverFeaturesSelect < 2 else { break }
             let shift = 32 * UInt64(driverFeaturesSelect)
             driverFeatures = driverFeatures & ~(0xFFFF_FFFF << shift) | UInt64(value) << shift
-        case 0x024: driverFeaturesSelect = value
-        case 0x030: queueSelect = value
-        case 0x038: withSelectedIdleQueue { $0.size = value <= 0xFFFF ? UInt16(value) : 0 }
-        case 0x044:
+        case .driverFeaturesSel: driverFeaturesSelect = value
+        case .queueSel: queueSelect = value
+        case .queueNum: withSelectedIdleQueue { $0.size = value <= 0xFFFF ? UInt16(value) : 0 }
+        case .queueReady:
             guard let q = selectedQueue else { break }
             if value == 1 && !queues[q].ready {
                 guard status & Status.featuresOK != 0 else { needsReset(.queueReadyBeforeFeaturesOK); break }
@@ -150,15 +172,15 @@ public final class VirtioMMIO: @unchecked Sendable {
             } else if value == 0 {
                 queues[q].reset()
             }
-        case 0x050: return processesNotifyInline
-        case 0x064: interruptStatus &= ~value
-        case 0x070: writeStatus(value)
-        case 0x080: withSelectedIdleQueue { $0.descriptorTable = $0.descriptorTable & ~0xFFFF_FFFF | UInt64(value) }
-        case 0x084: withSelectedIdleQueue { $0.descriptorTable = $0.descriptorTable & 0xFFFF_FFFF | UInt64(value) << 32 }
-        case 0x090: withSelectedIdleQueue { $0.availableRing = $0.availableRing & ~0xFFFF_FFFF | UInt64(value) }
-        case 0x094: withSelectedIdleQueue { $0.availableRing = $0.availableRing & 0xFFFF_FFFF | UInt64(value) << 32 }
-        case 0x0A0: withSelectedIdleQueue { $0.usedRing = $0.usedRing & ~0xFFFF_FFFF | UInt64(value) }
-        case 0x0A4: withSelectedIdleQueue { $0.usedRing = $0.usedRing & 0xFFFF_FFFF | UInt64(value) << 32 }
+        case .queueNotify: return processesNotifyInline
+        case .interruptACK: interruptStatus &= ~value
+        case .status: writeStatus(value)
+        case .queueDescLow: withSelectedIdleQueue { $0.descriptorTable = $0.descriptorTable & ~0xFFFF_FFFF | UInt64(value) }
+        case .queueDescHigh: withSelectedIdleQueue { $0.descriptorTable = $0.descriptorTable & 0xFFFF_FFFF | UInt64(value) << 32 }
+        case .queueDriverLow: withSelectedIdleQueue { $0.availableRing = $0.availableRing & ~0xFFFF_FFFF | UInt64(value) }
+        case .queueDriverHigh: withSelectedIdleQueue { $0.availableRing = $0.availableRing & 0xFFFF_FFFF | UInt64(value) << 32 }
+        case .queueDeviceLow: withSelectedIdleQueue { $0.usedRing = $0.usedRing & ~0xFFFF_FFFF | UInt64(value) }
+        case .queueDeviceHigh: withSelectedIdleQueue { $0.usedRing = $0.usedRing & 0xFFFF_FFFF | UInt64(value) << 32 }
         default: break
         }
         return false
