@@ -23,6 +23,10 @@ let package = Package(
             name: "CSeccomp", path: "Sources/CSeccomp", pkgConfig: "libseccomp",
             providers: [.apt(["libseccomp-dev"])]),
 
+        // What every layer names alike, depending on nothing: the helper kinds, the VM's limits,
+        // the name rules for taps, hooks and VMs, and the error for a refused configuration.
+        .target(name: "Vocabulary", path: "Sources/Vocabulary"),
+
         // JSON output without Foundation, for the CLI's `--format json`.
         .target(name: "JSONText", path: "Sources/JSONText"),
 
@@ -42,11 +46,13 @@ let package = Package(
         .target(name: "ProcessInspection", path: "Sources/ProcessInspection"),
         // The VM's cgroup v2 (DESIGN.md §7): hierarchy detection, --memory-limit/--pids-limit,
         // membership, cgroup.kill and removal, read back for `bulkhead status`.
-        .target(name: "Cgroup", dependencies: ["CShim", "ProcessInspection", "RunSpecs"], path: "Sources/Cgroup"),
-        .testTarget(name: "DefenseTests", dependencies: ["ProcessInspection", "Cgroup", "RunSpecs", "TestSupport"], path: "Tests/DefenseTests"),
+        .target(name: "Cgroup", dependencies: ["CShim", "ProcessInspection", "Vocabulary"], path: "Sources/Cgroup"),
+        .testTarget(
+            name: "DefenseTests", dependencies: ["ProcessInspection", "Cgroup", "Vocabulary", "TestSupport"],
+            path: "Tests/DefenseTests"),
 
         // The values `bulkhead run` options take, parsed without touching the file system.
-        .target(name: "RunSpecs", dependencies: ["BulkheadProtocol"], path: "Sources/RunSpecs"),
+        .target(name: "RunSpecs", dependencies: ["Vocabulary"], path: "Sources/RunSpecs"),
 
         // The `bulkhead` command line.
         .executableTarget(
@@ -54,6 +60,7 @@ let package = Package(
             dependencies: [
                 "Sandbox",
                 "RunSpecs",
+                "Vocabulary",
                 "BulkheadProtocol",
                 "CShim",
                 "HostAccess",
@@ -81,7 +88,7 @@ let package = Package(
         // The helpers' host access: declared files (block), taps (net) and hooks (exec).
         .target(
             name: "HostAccess",
-            dependencies: ["CShim", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["CShim", "Vocabulary", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/HostAccess"),
         // Test-only: declares, confines itself with a helper profile, serves one request.
         .executableTarget(
@@ -130,10 +137,10 @@ let package = Package(
         // The helper IPC protocol: SEQPACKET transport, wire codec, command catalog, request loop.
         .target(
             name: "BulkheadProtocol",
-            dependencies: ["CShim", "JSONText", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["CShim", "JSONText", "Vocabulary", .product(name: "SystemPackage", package: "swift-system")],
             path: "Protocol/Sources"),
         .testTarget(
-            name: "ProtocolTests", dependencies: ["BulkheadProtocol", "Sandbox", "TestSupport"],
+            name: "ProtocolTests", dependencies: ["BulkheadProtocol", "Sandbox", "Vocabulary", "TestSupport"],
             path: "Tests/ProtocolTests"),
         // Helper round trip (request → fd) against a raw SEQPACKET ping-pong, same pinning.
         .executableTarget(
@@ -145,7 +152,7 @@ let package = Package(
         .target(
             name: "HelperSupport",
             dependencies: [
-                "BulkheadProtocol", "Sandbox", "CShim", "ProcessDefense", "JournalLog", "HostAccess",
+                "BulkheadProtocol", "Sandbox", "CShim", "ProcessDefense", "JournalLog", "HostAccess", "Vocabulary",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Helpers/Support"),
@@ -167,7 +174,7 @@ let package = Package(
         .systemLibrary(
             name: "CSystemd", path: "Sources/CSystemd", pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]),
-        .target(name: "SystemdUnits", dependencies: ["Sandbox", "HostAccess"], path: "Sources/SystemdUnits"),
+        .target(name: "SystemdUnits", dependencies: ["Sandbox", "HostAccess", "Vocabulary"], path: "Sources/SystemdUnits"),
         .target(
             name: "JournalLog",
             dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
@@ -190,7 +197,7 @@ let package = Package(
             name: "FuzzEntries",
             dependencies: [
                 "BulkheadProtocol", "HostAccess", "KVM", "Devices", "HelperSupport", "RunSpecs", "Sandbox",
-                "ProcessInspection", "Cgroup",
+                "ProcessInspection", "Cgroup", "Vocabulary",
             ],
             path: "Tests/FuzzEntries"),
         .testTarget(name: "FuzzInputTests", dependencies: ["FuzzEntries"], path: "Tests/FuzzInputTests"),

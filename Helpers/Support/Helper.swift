@@ -4,6 +4,7 @@ import Glibc
 import JournalLog
 import Sandbox
 import SystemPackage
+import Vocabulary
 
 /// The start-up and serve loop every helper runs, in the order DESIGN.md §2 fixes:
 /// 1. PR_SET_PDEATHSIG(SIGKILL): the helper never outlives the process that started it;

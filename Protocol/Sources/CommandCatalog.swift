@@ -1,3 +1,5 @@
+import Vocabulary
+
 /// Every command of protocol version 1, in one place (DESIGN.md §3). PROTOCOL.md's command
 /// table is checked against this list by a test, and `bulkhead protocol` prints it.
 public enum CommandCatalog {

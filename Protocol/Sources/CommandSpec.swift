@@ -1,14 +1,4 @@
-/// Which helper serves a command.
-public enum HelperKind: String, CaseIterable, Sendable {
-    case block
-    case net
-    case exec
-    /// Served by the VM's control socket (`/run/bulkhead/NAME/control`), which the sealed
-    /// parent serves; VM commands are forwarded to the worker's control thread.
-    case control
-    /// Served by every helper (the protocol's own commands).
-    case any
-}
+import Vocabulary
 
 /// Feature groups an operator can deny as a whole (`--deny-feature GROUP` for helper
 /// commands, `--deny-control-feature GROUP` for the control socket; DESIGN.md §6): a command

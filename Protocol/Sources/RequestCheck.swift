@@ -1,3 +1,5 @@
+import Vocabulary
+
 /// The checks every server applies to one received datagram before anything acts on it
 /// (PROTOCOL.md §6, in that order): the helpers' `RequestServer` and the VM's control socket
 /// share them. A datagram either becomes an `IncomingRequest` or an error to send back; in

@@ -1,4 +1,5 @@
 import SystemPackage
+import Vocabulary
 
 /// The request loop every helper runs on its socket (PROTOCOL.md, "Malformed input").
 /// It checks each datagram, answers `hello` (and `echo` unless `test-only` is denied)

@@ -1,4 +1,5 @@
-import RunSpecs
+import Vocabulary
+
 
 /// `bulkhead run --memory-limit SIZE --pids-limit N` (DESIGN.md §7): what is written to the
 /// VM cgroup's `memory.max` and `pids.max`. Values arrive as text and are checked here, so a

@@ -1,5 +1,5 @@
 import ProcessInspection
-import RunSpecs
+import Vocabulary
 
 extension CgroupHierarchy {
     /// What `bulkhead status` shows for one limit of the cgroup at `directory`, read from

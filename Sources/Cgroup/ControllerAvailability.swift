@@ -1,4 +1,5 @@
-import RunSpecs
+import Vocabulary
+
 
 extension CgroupHierarchy {
     /// Why `--memory-limit`/`--pids-limit` cannot be applied to a VM cgroup made under the cgroup

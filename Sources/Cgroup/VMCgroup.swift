@@ -1,7 +1,7 @@
 import CShim
 import Glibc
 import ProcessInspection
-import RunSpecs
+import Vocabulary
 
 /// One VM's cgroup in the v2 hierarchy (DESIGN.md §7): `bulkhead/vm-NAME` under the parent's
 /// own cgroup, created before any child exists. Every child is born in it (bh_spawn: clone3

@@ -1,4 +1,5 @@
 import SystemPackage
+import Vocabulary
 
 /// The exec helper's whole capability: the hooks the operator declared, and `run`.
 ///
@@ -13,7 +14,7 @@ import SystemPackage
 /// operator, and the check makes a swap visible rather than impossible.
 public struct DeclaredHooks: Sendable {
     public static let maximumDeclarations = 32
-    public static let maximumNameLength = 64
+    public static let maximumNameLength = Names.hookNameLength.upperBound
 
     struct Hook: Sendable {
         let declaration: HookDeclaration
@@ -84,7 +85,7 @@ public struct DeclaredHooks: Sendable {
         if bytes.count > maximumNameLength {
             throw .invalidName(name: bytes, reason: "the name is \(bytes.count) bytes; the limit is \(maximumNameLength)")
         }
-        if let offset = bytes.firstIndex(where: { !TapName.isAllowed($0) }) {
+        if let offset = bytes.firstIndex(where: { !Names.isNameByte($0) }) {
             throw .invalidName(name: bytes, reason: "byte \(offset + 1) is not one of A-Z a-z 0-9 _ . -")
         }
     }

@@ -1,4 +1,4 @@
-import BulkheadProtocol
+import Vocabulary
 
 /// `--connect block=SOCKET,net=SOCKET,exec=SOCKET` (any subset): helper services to
 /// connect to instead of spawning (README "Deployment").

@@ -1,3 +1,5 @@
+import Vocabulary
+
 /// `--disk PATH[,readonly]`, split only: whether PATH exists is `RunConfiguration`'s check.
 public struct DiskSpec: Equatable, Sendable {
     public let path: String

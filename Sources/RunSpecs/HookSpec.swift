@@ -1,3 +1,5 @@
+import Vocabulary
+
 /// `--hook NAME=/abs/program`, split and the name checked; the program is checked on disk
 /// by `RunConfiguration`.
 public struct HookSpec: Equatable, Sendable {

@@ -1,3 +1,5 @@
+import Vocabulary
+
 /// `--net tap=NAME[,mac=MAC]`: a valid interface name and, if given, a unicast non-zero MAC.
 public struct NetSpec: Equatable, Sendable {
     public let tap: String

@@ -1,3 +1,5 @@
+import Vocabulary
+
 /// A number option taken as text (`--memory`, `--cpus`, `--hook-timeout-ms`), so that a bad
 /// one is a configuration error naming the item, like every other.
 public enum NumberOption {

@@ -1,3 +1,5 @@
+import Vocabulary
+
 /// `--uid-range FIRST-LAST`: 1000 ≤ FIRST ≤ LAST < 2^32 - 1 (the worker's uid is chosen from it).
 public enum UIDRange {
     /// Both numbers are decimal digits only: "1000--2000", "-1000-2000" or "+1000-2000" are

@@ -1,5 +1,6 @@
 import HostAccess
 import Sandbox
+import Vocabulary
 
 /// The helpers that can run as their own socket-activated service, one capability per unit
 /// (DESIGN.md §8). The worker and the parent always run per VM.
@@ -108,9 +109,9 @@ public struct HelperUnits: Sendable {
         }
         var hookNames: [String] = []
         for hook in options.hooks {
-            guard let eq = hook.firstIndex(of: "="), (1...DeclaredHooks.maximumNameLength).contains(hook[..<eq].utf8.count),
-                hook[..<eq].utf8.allSatisfy(TapName.isAllowed)
-            else { throw UnitProblem("--hook \"\(hook)\": expected NAME=/absolute/program, NAME 1…64 of A-Z a-z 0-9 _ . -") }
+            guard let eq = hook.firstIndex(of: "="), Names.isValidHookName(String(hook[..<eq])) else {
+                throw UnitProblem("--hook \"\(hook)\": expected NAME=/absolute/program, NAME 1…64 of A-Z a-z 0-9 _ . -")
+            }
             let name = String(hook[..<eq])
             guard !hookNames.contains(name) else { throw UnitProblem("--hook \(name): declared twice") }
             _ = try UnitText.path(String(hook[hook.index(after: eq)...]), what: "--hook \(name)")

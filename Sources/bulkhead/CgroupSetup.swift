@@ -1,6 +1,7 @@
 import Cgroup
 import Glibc
 import RunSpecs
+import Vocabulary
 
 /// `bulkhead run`'s cgroup (DESIGN.md §7): the limits checked before anything starts, then
 /// the VM's own cgroup v2, `bulkhead/vm-NAME` under the parent's cgroup, made before any child

@@ -2,6 +2,7 @@ import ArgumentParser
 import BulkheadProtocol
 import Glibc
 import RunSpecs
+import Vocabulary
 
 /// `bulkhead run` options for the VM's control socket (README "Operating a running VM").
 struct ControlOptions: ParsableArguments {

@@ -5,6 +5,7 @@ import Glibc
 import JSONText
 import RunSpecs
 import SystemPackage
+import Vocabulary
 
 /// `bulkhead ctl NAME COMMAND [--format json]`: one command on a running VM's control socket
 /// (ControlServer), human output by default, JSON for programs.

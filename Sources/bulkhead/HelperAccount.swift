@@ -1,5 +1,6 @@
 import Glibc
 import RunSpecs
+import Vocabulary
 
 /// The `--user` account the helpers become when `bulkhead run` starts as root (DESIGN.md §7):
 /// its uid and primary gid, and no supplementary groups.

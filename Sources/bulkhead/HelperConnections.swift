@@ -2,6 +2,7 @@ import BulkheadProtocol
 import Glibc
 import RunSpecs
 import SystemPackage
+import Vocabulary
 
 /// `bulkhead run --connect block=SOCKET,net=SOCKET,exec=SOCKET` (any subset): the parent
 /// connects to those helpers' socket-activated services (README "Deployment") instead of

@@ -1,6 +1,7 @@
 import CShim
 import Glibc
 import RunSpecs
+import Vocabulary
 
 /// Before anything starts, as root: may the block helper's user open each declared file?
 /// The block helper holds no capability (DESIGN.md §7): once it is the `--user` account it

@@ -2,6 +2,7 @@ import Glibc
 import HostAccess
 import RunSpecs
 import SystemPackage
+import Vocabulary
 
 /// The checks a declared host path gets when the options are read. The link check is the
 /// block helper's own walk (PathWalk: from "/", one component at a time, never following a

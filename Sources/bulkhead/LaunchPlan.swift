@@ -5,6 +5,7 @@ import JSONText
 import RunSpecs
 import Sandbox
 import SystemPackage
+import Vocabulary
 
 /// What a run starts, in order: the helpers that have something to serve, then the worker.
 /// Each with its executable, the profile it confines itself with, the resources it is

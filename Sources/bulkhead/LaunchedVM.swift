@@ -2,6 +2,7 @@ import BulkheadProtocol
 import Cgroup
 import Glibc
 import SystemPackage
+import Vocabulary
 
 /// The processes of one VM once `start` has launched them (DESIGN.md §2 steps 2-4), and the
 /// fds the parent keeps to supervise them. Everything else it opened is closed again.

@@ -4,6 +4,7 @@ import Cgroup
 import Glibc
 import RunSpecs
 import Sandbox
+import Vocabulary
 
 /// `bulkhead run [options]`: validate, apply the policy, start the helpers and the worker,
 /// seal, supervise, and exit with a status that says what happened (ExitStatus).

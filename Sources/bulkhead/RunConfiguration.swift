@@ -2,6 +2,7 @@ import BulkheadProtocol
 import Glibc
 import RunSpecs
 import Sandbox
+import Vocabulary
 
 /// A `bulkhead run` configuration after validation: every number in range, every path
 /// absolute and present, every name well-formed, nothing declared twice. Building one is

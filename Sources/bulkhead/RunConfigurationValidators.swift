@@ -4,6 +4,7 @@ import HostAccess
 import KVM
 import RunSpecs
 import Sandbox
+import Vocabulary
 
 /// Every host path the VM declares (kernel, initrd, disks), once; the console may not be one.
 struct DeclaredPaths {

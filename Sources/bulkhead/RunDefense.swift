@@ -1,5 +1,6 @@
 import Glibc
 import RunSpecs
+import Vocabulary
 
 /// `bulkhead run`'s part of DESIGN.md §7, before anything starts: register the VM
 /// (VMRegistry) and, as root, choose who each child becomes. The children do the work

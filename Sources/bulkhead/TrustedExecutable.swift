@@ -2,6 +2,7 @@ import Glibc
 import HostAccess
 import RunSpecs
 import SystemPackage
+import Vocabulary
 
 /// As root, `bulkhead run` starts its worker and helpers from `--helpers DIR` (or beside
 /// itself) before anything is confined: a program another user could replace — or a

@@ -2,6 +2,7 @@ import Cgroup
 import JSONText
 import ProcessInspection
 import RunSpecs
+import Vocabulary
 
 /// `bulkhead status`'s view of one VM's cgroup, read from cgroupfs and /proc: the directory
 /// the registry names, whether it exists, its memory.max and pids.max files (or why there are

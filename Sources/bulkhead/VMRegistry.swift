@@ -2,6 +2,7 @@ import Cgroup
 import Glibc
 import ProcessInspection
 import RunSpecs
+import Vocabulary
 
 /// The runtime registry of running VMs (DESIGN.md §7, `bulkhead status`): one directory per VM,
 /// `/run/bulkhead/NAME/` (BULKHEAD_RUNTIME_DIR overrides the root, for tests), holding one

@@ -1,6 +1,6 @@
 import Cgroup
 import Testing
-import RunSpecs
+import Vocabulary
 
 /// Where the v2 hierarchy is, which cgroup a process is in, and what `--memory-limit` and
 /// `--pids-limit` accept: parsed from texts laid out as the kernel writes them.

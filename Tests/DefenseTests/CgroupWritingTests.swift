@@ -1,8 +1,8 @@
 import Cgroup
 import Foundation
 import Testing
-import RunSpecs
 import TestSupport
+import Vocabulary
 
 /// The cgroup v2 writing path against a PLAIN DIRECTORY LAID OUT LIKE A CGROUP (regular files
 /// named cgroup.controllers, cgroup.subtree_control, memory.max, pids.max), not cgroupfs:

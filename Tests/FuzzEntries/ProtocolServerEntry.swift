@@ -1,6 +1,7 @@
 import BulkheadProtocol
 import Glibc
 import SystemPackage
+import Vocabulary
 
 /// A helper's request loop (`RequestServer.serve`, what every helper runs) on one datagram
 /// the fuzzer writes, sent over a real SOCK_SEQPACKET pair with fds in SCM_RIGHTS. Input:

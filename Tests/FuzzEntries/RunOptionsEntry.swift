@@ -2,6 +2,7 @@ import BulkheadProtocol
 import Cgroup
 import HostAccess
 import RunSpecs
+import Vocabulary
 
 /// The value parsers of `bulkhead run` (Sources/RunSpecs, what `RunConfiguration` and
 /// `RunDefense` call, and `CgroupLimits` for the cgroup options): byte 0 picks the option, the rest is its value as the command line

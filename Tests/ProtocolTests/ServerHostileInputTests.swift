@@ -1,6 +1,7 @@
 import BulkheadProtocol
 import SystemPackage
 import Testing
+import Vocabulary
 
 /// Each hostile datagram gets PROTOCOL.md §6's answer from a RequestServer on its own
 /// thread, every fd that came with it is closed before the answer, the server keeps

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import SystemPackage
 import Testing
+import Vocabulary
 
 /// Link targets of this process's open fds, read from /proc/self/fd.
 func openFDTargets() -> [String] {
