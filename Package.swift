@@ -23,8 +23,8 @@ let package = Package(
             name: "CSeccomp", path: "Sources/CSeccomp", pkgConfig: "libseccomp",
             providers: [.apt(["libseccomp-dev"])]),
 
-        // What every layer names alike, depending on nothing: the helper kinds, the VM's limits,
-        // the name rules for taps, hooks and VMs, and the error for a refused configuration.
+        // What every layer names alike, depending on nothing: the helper kinds, the VM's limits
+        // (VMLimits), the name rules for taps, hooks and VMs, and the error for a refused configuration.
         .target(name: "Vocabulary", path: "Sources/Vocabulary"),
 
         // JSON output without Foundation, for the CLI's `--format json`.
@@ -34,7 +34,7 @@ let package = Package(
         .target(
             name: "Sandbox",
             dependencies: [
-                "CShim", "CSeccomp", "JSONText",
+                "CShim", "CSeccomp", "JSONText", "Vocabulary",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Sources/Sandbox"),
@@ -105,10 +105,10 @@ let package = Package(
         // built by the system gcc through a build-tool plugin) and the worker that runs a VM.
         .target(
             name: "KVM",
-            dependencies: ["CShim", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["CShim", "Vocabulary", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/KVM"),
         .plugin(name: "TestGuestBuilder", capability: .buildTool(), path: "Plugins/TestGuestBuilder"),
-        .target(name: "TestGuest", path: "Sources/TestGuest", plugins: ["TestGuestBuilder"]),
+        .target(name: "TestGuest", dependencies: ["Vocabulary"], path: "Sources/TestGuest", plugins: ["TestGuestBuilder"]),
         // Device models the vCPU and io threads run: the 16550 UART, virtio-mmio blk and net, the escape probe.
         .target(
             name: "Devices",
@@ -117,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "bulkhead-worker",
             dependencies: [
-                "KVM", "Devices", "Sandbox", "TestGuest", "CShim", "BulkheadProtocol", "ProcessDefense",
+                "KVM", "Devices", "Sandbox", "TestGuest", "CShim", "BulkheadProtocol", "ProcessDefense", "Vocabulary",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Sources/Worker"),

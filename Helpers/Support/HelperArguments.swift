@@ -58,7 +58,7 @@ public struct HelperArguments: Sendable {
                 socketFD = number
             case "--seccomp":
                 if mode != nil { throw Problem("--seccomp given twice") }
-                guard let parsed = FilterMode(rawValue: Self.text(value)) else {
+                guard let parsed = try? FilterMode(parsing: Self.text(value)) else {
                     throw Problem("--seccomp \(Self.quoted(value)): not one of kill, trap, log, none")
                 }
                 mode = parsed

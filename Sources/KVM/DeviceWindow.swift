@@ -1,5 +1,5 @@
-/// Guest-physical space for MMIO devices (virtio-mmio), above every RAM size the worker
-/// allows (at most 3 GiB) and below 4 GiB, as Firecracker places its devices.
+/// Guest-physical space for MMIO devices (virtio-mmio), above all RAM (which ends below
+/// VMLimits.ramLimit, 3 GiB) and below 4 GiB, as Firecracker places its devices.
 public enum DeviceWindow {
     public static let base: UInt64 = 0xD000_0000
     /// One 2 MiB page: room for 512 devices of 4 KiB.

@@ -1,3 +1,5 @@
+import Vocabulary
+
 /// Loading a Linux kernel for its 64-bit entry point: an ELF `vmlinux` (its PT_LOAD segments
 /// at their physical addresses, entry = e_entry, as Firecracker does) or a `bzImage` through
 /// the x86 boot protocol (Documentation/arch/x86/boot.rst: protected-mode kernel at 1 MiB,
@@ -17,7 +19,7 @@ public enum LinuxBoot {
     /// segment may use (everything below belongs to the VMM's tables and boot_params).
     public static let kernelMinimumAddress: UInt64 = 0x10_0000
     /// RAM the e820 map offers stops below the 32-bit MMIO hole (IOAPIC, local APIC).
-    public static let ramLimit: UInt64 = 0xC000_0000
+    public static let ramLimit = VMLimits.ramLimit
     /// Less cannot hold boot_params, the page tables, the kernel and its bss.
     public static let minimumMemoryMiB = 32
 

@@ -1,3 +1,5 @@
+import Vocabulary
+
 /// The project's built-in test guest: a flat image of Guest/ built by the TestGuestBuilder
 /// plugin, and the layout the VMM and the guest share (Guest/layout.h).
 ///
@@ -31,11 +33,11 @@ public enum TestGuest {
         /// boot_info.stop_request: the VMM stores 1 to ask the guest to power off (ctl stop).
         public static let stopRequestAddress: UInt64 = bootInfoAddress + 32
         public static let cmdlineAddress: UInt64 = 0x5100
-        public static let cmdlineMax = 3840
+        public static let cmdlineMax = VMLimits.testGuestCommandLineMax
         public static let imageAddress: UInt64 = 0x10_0000
-        public static let maxCPUs = 32
+        public static let maxCPUs = VMLimits.cpus.upperBound
         /// The image's .bss (vCPU stacks) ends below this; guest memory must reach it.
-        public static let minimumMemory = 4 << 20
+        public static let minimumMemory = VMLimits.memoryMiB.lowerBound << 20
     }
 
     public enum Port {

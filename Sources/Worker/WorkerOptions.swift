@@ -1,6 +1,7 @@
 import KVM
 import Sandbox
 import TestGuest
+import Vocabulary
 
 /// The worker's command line: fds it inherited (by number) and the VM to build.
 ///
@@ -85,8 +86,8 @@ struct WorkerOptions {
                 else { consoleFD = Int32(try number(flag, 0...65535)) }
             case "--report-fd": reportFD = Int32(try number(flag, 0...65535))
             case "--status-fd": statusFD = Int32(try number(flag, 0...65535))
-            case "--memory": memoryMiB = try number(flag, 4...3072)
-            case "--cpus": cpus = try number(flag, 1...TestGuest.Layout.maxCPUs)
+            case "--memory": memoryMiB = try number(flag, VMLimits.memoryMiB)
+            case "--cpus": cpus = try number(flag, VMLimits.cpus)
             case "--cmdline":
                 cmdline = try value(flag)
                 guard cmdline.utf8.count <= TestGuest.Layout.cmdlineMax else {
@@ -94,8 +95,7 @@ struct WorkerOptions {
                 }
             case "--seccomp":
                 let text = try value(flag)
-                guard let mode = FilterMode(rawValue: text) else { throw .usage("--seccomp \(text): expected kill, trap, log or none") }
-                seccomp = mode
+                do { seccomp = try FilterMode(parsing: text) } catch { throw .usage("\(error)") }
             case "--device":
                 let text = try value(flag)
                 guard text == "escape-probe" else { throw .usage("--device \(text): the only device is escape-probe") }

@@ -40,10 +40,10 @@ struct RunConfiguration {
     }
 
     /// The worker's limits (WorkerOptions), the test guest's (Guest/layout.h) and Linux's.
-    static let memoryRange = 4...3072
-    static let cpuRange = 1...32
-    static let cmdlineMax = 3840
-    static let appendMax = 2047
+    static let memoryRange = VMLimits.memoryMiB
+    static let cpuRange = VMLimits.cpus
+    static let cmdlineMax = VMLimits.testGuestCommandLineMax
+    static let appendMax = VMLimits.linuxAppendMax
     static let hookTimeoutRange = 1...600_000
     static let defaultCmdline = "banner poweroff"
 
@@ -71,7 +71,7 @@ struct RunConfiguration {
         connect = try HelperConnections.parse(options.connect)
         memoryMiB = try NumberOption.parse(options.memory, "--memory", Self.memoryRange)
         cpus = try NumberOption.parse(options.cpus, "--cpus", Self.cpuRange)
-        seccomp = try Self.seccompMode(options.seccomp)
+        seccomp = try FilterMode(parsing: options.seccomp)
         var declared = DeclaredPaths()
         guest = try Self.guest(options, memoryMiB: memoryMiB, declaring: &declared)
         disks = try Self.disks(options.disks, declaring: &declared)

@@ -21,13 +21,6 @@ struct DeclaredPaths {
 /// returns the checked values, or throws the ConfigurationError that names the bad item.
 /// Adding an option means adding (or extending) one of these and one line in `init`.
 extension RunConfiguration {
-    static func seccompMode(_ text: String) throws -> FilterMode {
-        guard let mode = FilterMode(rawValue: text) else {
-            throw ConfigurationError("--seccomp \(text)", "expected kill, trap, log or none")
-        }
-        return mode
-    }
-
     /// `--kernel`, `--initrd`, `--append` for Linux, else `--cmdline` for the test guest.
     static func guest(_ options: RunOptions, memoryMiB: Int, declaring declared: inout DeclaredPaths) throws -> Guest {
         guard let kernel = options.kernel else {

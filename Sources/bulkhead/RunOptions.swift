@@ -1,13 +1,15 @@
 import ArgumentParser
+import KVM
+import Vocabulary
 
 /// The options `bulkhead run` and `bulkhead check` share, exactly as typed. Nothing here is
 /// trusted: `RunConfiguration` validates all of it (numbers are taken as text so that a bad
 /// one is a configuration error, exit 65, naming the item, like every other).
 struct RunOptions: ParsableArguments {
-    @Option(help: "Guest memory in MiB (4...3072; at least 32 with --kernel).")
+    @Option(help: "Guest memory in MiB (\(VMLimits.memoryMiB); at least \(LinuxBoot.minimumMemoryMiB) with --kernel).")
     var memory: String = "64"
 
-    @Option(help: "Number of vCPUs (1...32).")
+    @Option(help: "Number of vCPUs (\(VMLimits.cpus)).")
     var cpus: String = "1"
 
     @Option(help: "The test guest's steps (Guest/README.md), e.g. \"banner cpus poweroff\".")

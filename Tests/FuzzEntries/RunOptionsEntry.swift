@@ -50,7 +50,7 @@ public enum RunOptionsEntry {
                         && numbers.map { UInt32($0) } == [range.lowerBound, range.upperBound],
                     "uid range \(value) is not FIRST-LAST in decimal digits")
             case "--memory":
-                check((4...3072).contains(try NumberOption.parse(value, "--memory", 4...3072)), "memory out of range")
+                check(VMLimits.memoryMiB.contains(try NumberOption.parse(value, "--memory", VMLimits.memoryMiB)), "memory out of range")
             case "--memory-limit", "--pids-limit":
                 do {
                     let limit = first % 10 == 8 ? try CgroupLimits.memory(value) : try CgroupLimits.pids(value)
