@@ -124,7 +124,11 @@ let package = Package(
         // Test-only: what several test targets share (the machine-wide Linux boot lock, Debian's kernel).
         .target(name: "TestSupport", path: "Tests/Support"),
         .testTarget(
-            name: "WorkerTests", dependencies: ["KVM", "Devices", "Sandbox", "TestGuest", "CShim", "TestSupport"],
+            name: "WorkerTests",
+            dependencies: [
+                "KVM", "Devices", "Sandbox", "TestGuest", "CShim", "TestSupport",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             path: "Tests/WorkerTests"),
         // Drives the real `bulkhead` executable: run, check, devices, policy, supervision.
         .testTarget(name: "ParentTests", dependencies: ["TestSupport"], path: "Tests/ParentTests", exclude: ["Fixtures"]),
@@ -132,7 +136,10 @@ let package = Package(
         // shortened run of each drives real VMs through the built `bulkhead`.
         .testTarget(name: "StormTests", dependencies: ["TestSupport"], path: "Tests/StormTests"),
         // virtio-mmio, split virtqueues (hostile queues built in guest memory) and virtio-blk.
-        .testTarget(name: "VirtioTests", dependencies: ["KVM", "Devices"], path: "Tests/VirtioTests"),
+        .testTarget(
+            name: "VirtioTests",
+            dependencies: ["KVM", "Devices", .product(name: "SystemPackage", package: "swift-system")],
+            path: "Tests/VirtioTests"),
 
         // The helper IPC protocol: SEQPACKET transport, wire codec, command catalog, request loop.
         .target(
@@ -198,6 +205,7 @@ let package = Package(
             dependencies: [
                 "BulkheadProtocol", "HostAccess", "KVM", "Devices", "HelperSupport", "RunSpecs", "Sandbox",
                 "ProcessInspection", "Cgroup", "Vocabulary",
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Tests/FuzzEntries"),
         .testTarget(name: "FuzzInputTests", dependencies: ["FuzzEntries"], path: "Tests/FuzzInputTests"),

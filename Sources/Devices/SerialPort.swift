@@ -1,6 +1,7 @@
 import Synchronization
 import Glibc
 import KVM
+import SystemPackage
 
 /// A 16550A-compatible UART (COM1: ports 0x3F8–0x3FF, IRQ 4). Output goes straight to the
 /// console fd, so the transmitter is always empty; no input yet. Enough for a polling
@@ -13,7 +14,7 @@ public final class SerialPort: @unchecked Sendable {
     public static let irq: UInt32 = 4
 
     private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let consoleFD: Int32?
+    private let consoleFD: FileDescriptor?
     private let interrupt: (any InterruptLine)?
     private var ier: UInt8 = 0, lcr: UInt8 = 0x03, mcr: UInt8 = 0x08, scr: UInt8 = 0
     private var fcr: UInt8 = 0, dll: UInt8 = 0x0C, dlm: UInt8 = 0
@@ -26,7 +27,7 @@ public final class SerialPort: @unchecked Sendable {
     static let ierTHREmpty: UInt8 = 0x02
     static let mcrLoopback: UInt8 = 0x10
 
-    public init(consoleFD: Int32?, interrupt: (any InterruptLine)? = nil) {
+    public init(consoleFD: FileDescriptor?, interrupt: (any InterruptLine)? = nil) {
         self.consoleFD = consoleFD
         self.interrupt = interrupt
         pthread_mutex_init(lock, nil)
@@ -108,6 +109,6 @@ public final class SerialPort: @unchecked Sendable {
         consoleBytes.wrappingAdd(1, ordering: .relaxed)
         guard let fd = consoleFD else { return }
         var b = byte
-        while Glibc.write(fd, &b, 1) < 0 && errno == EINTR {}
+        while Glibc.write(fd.rawValue, &b, 1) < 0 && errno == EINTR {}
     }
 }

@@ -1,6 +1,7 @@
 import Glibc
 import KVM
 import Synchronization
+import SystemPackage
 
 /// virtio-blk (virtio 1.2 §5.2) on a disk fd the block helper opened: read, write, flush
 /// and get-id. Data moves with one preadv/pwritev per request whose iovecs point straight
@@ -16,7 +17,7 @@ public final class VirtioBlock: VirtioDevice, @unchecked Sendable {
     enum RequestType: UInt32 { case read = 0, write = 1, flush = 4, getID = 8 }
     public enum Status: UInt8 { case ok = 0, ioError = 1, unsupported = 2 }
 
-    public let fd: Int32
+    public let fd: FileDescriptor
     public let readOnly: Bool
     /// Capacity in 512-byte sectors; a tail shorter than a sector is not reachable.
     public let sectors: UInt64
@@ -33,7 +34,7 @@ public final class VirtioBlock: VirtioDevice, @unchecked Sendable {
 
     /// `byteCount` is the disk's size, measured by the caller before the filters load
     /// (lseek SEEK_END works for files and block devices alike).
-    public init(fd: Int32, byteCount: UInt64, readOnly: Bool, serial: String) {
+    public init(fd: FileDescriptor, byteCount: UInt64, readOnly: Bool, serial: String) {
         self.fd = fd
         self.readOnly = readOnly
         self.sectors = byteCount / UInt64(Self.sectorSize)
@@ -87,7 +88,7 @@ public final class VirtioBlock: VirtioDevice, @unchecked Sendable {
             moved = readableData
             return transfer(iov, at: offset, write: true) ? answer(.ok) : answer(.ioError)
         case .flush:
-            return fdatasync(fd) == 0 ? answer(.ok) : answer(.ioError)
+            return fdatasync(fd.rawValue) == 0 ? answer(.ok) : answer(.ioError)
         case .getID:
             // §5.2.6.1: up to 20 bytes, NUL-padded when shorter.
             let id = serial + [UInt8](repeating: 0, count: 20 - serial.count)
@@ -113,8 +114,8 @@ public final class VirtioBlock: VirtioDevice, @unchecked Sendable {
         var first = 0
         while first < iov.count {
             let n = iov.withUnsafeMutableBufferPointer { b in
-                write ? pwritev(fd, b.baseAddress! + first, Int32(b.count - first), position)
-                    : preadv(fd, b.baseAddress! + first, Int32(b.count - first), position)
+                write ? pwritev(fd.rawValue, b.baseAddress! + first, Int32(b.count - first), position)
+                    : preadv(fd.rawValue, b.baseAddress! + first, Int32(b.count - first), position)
             }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { return false }  // an error, or the file ended early

@@ -1,5 +1,6 @@
 import Glibc
 import KVM
+import SystemPackage
 
 /// virtio-net (virtio 1.2 §5.1) on a tap fd the net helper opened with IFF_TAP|IFF_NO_PI
 /// and without IFF_VNET_HDR, non-blocking. Queue 0 receives, queue 1 transmits. Frames move
@@ -14,7 +15,7 @@ public final class VirtioNet: VirtioDevice, @unchecked Sendable {
     public static let queueSize: UInt16 = 256
     static let receiveQueue = 0, transmitQueue = 1
 
-    public let fd: Int32
+    public let fd: FileDescriptor
     public let mac: [UInt8]
     public let deviceID: UInt32 = 1
     public var deviceFeatures: UInt64 { Self.featureMAC }
@@ -29,7 +30,7 @@ public final class VirtioNet: VirtioDevice, @unchecked Sendable {
     /// The same for `metrics`: frames sent or received, their bytes, frames dropped.
     public let counters = DeviceCounters()
 
-    public init(fd: Int32, mac: [UInt8]) {
+    public init(fd: FileDescriptor, mac: [UInt8]) {
         self.fd = fd
         self.mac = mac
     }
@@ -51,7 +52,7 @@ public final class VirtioNet: VirtioDevice, @unchecked Sendable {
             // not a frame: it is returned unsent (the driver sees length 0).
             if chain.writable.isEmpty && chain.readableLength > Self.headerSize {
                 var iov = DescriptorChain.iovecs(chain.readable, offset: Self.headerSize, count: chain.readableLength - Self.headerSize)
-                let n = iov.withUnsafeMutableBufferPointer { writev(fd, $0.baseAddress, Int32($0.count)) }
+                let n = iov.withUnsafeMutableBufferPointer { writev(fd.rawValue, $0.baseAddress, Int32($0.count)) }
                 if n < 0 { dropped += 1 } else { sent += 1 }
                 counters.count(bytes: max(n, 0), failed: n < 0)
             } else {
@@ -76,7 +77,7 @@ public final class VirtioNet: VirtioDevice, @unchecked Sendable {
                 continue
             }
             var iov = DescriptorChain.iovecs(chain.writable, offset: Self.headerSize, count: chain.writableLength - Self.headerSize)
-            let n = iov.withUnsafeMutableBufferPointer { readv(fd, $0.baseAddress, Int32($0.count)) }
+            let n = iov.withUnsafeMutableBufferPointer { readv(fd.rawValue, $0.baseAddress, Int32($0.count)) }
             if n < 0 && errno == EINTR { queue.unpopLast(); continue }
             guard n > 0 else {
                 // EAGAIN: the tap is empty. Keep the buffer for the next frame.

@@ -10,32 +10,33 @@ enum FileRequests {
     /// returned, used exactly as --kernel-fd/--initrd-fd/--disk-fd/--tap-fd are.
     static func resolve(_ options: inout WorkerOptions) throws(WorkerError) {
         if let socketFD = options.blockSocketFD {
-            let block = RequestClient(socket: SeqPacketSocket(FileDescriptor(rawValue: socketFD)))
+            let block = RequestClient(socket: SeqPacketSocket(socketFD))
             if let kernel = options.kernelPath { options.kernelFD = try open(kernel, .readOnly, block) }
             if let initrd = options.initrdPath { options.initrdFD = try open(initrd, .readOnly, block) }
             for disk in options.diskPaths {
                 let fd = try open(disk.path, disk.readOnly ? .readOnly : .readWrite, block)
-                options.disks.append(try DiskOption(parsing: disk.readOnly ? "\(fd),readonly" : "\(fd)"))
+                options.disks.append(DiskOption(fd: fd, readOnly: disk.readOnly))
             }
         }
         if let socketFD = options.netSocketFD {
-            let net = RequestClient(socket: SeqPacketSocket(FileDescriptor(rawValue: socketFD)))
+            let net = RequestClient(socket: SeqPacketSocket(socketFD))
             for tap in options.tapNames {
-                let fd: Int32
+                let fd: FileDescriptor
                 do {
                     // No IFF_VNET_HDR: VirtioNet moves plain frames (Sources/Devices/VirtioNet.swift).
-                    fd = try net.call(NetOpenTapRequest(name: tap.name, vnetHeader: false)).fds[0].rawValue
+                    fd = try net.call(NetOpenTapRequest(name: tap.name, vnetHeader: false)).fds[0]
                 } catch {
                     throw .setup("the net helper did not hand over tap \(tap.name): \(error)")
                 }
-                options.taps.append(try TapOption(parsing: tap.mac.map { "\(fd),mac=\($0)" } ?? "\(fd)"))
+                let macField = tap.mac.map { "mac=\($0)"[...] }
+                options.taps.append(try TapOption(fd: fd, macField: macField, text: "\(fd.rawValue),\(macField ?? "")"))
             }
         }
     }
 
-    private static func open(_ path: String, _ access: BlockAccess, _ client: RequestClient) throws(WorkerError) -> Int32 {
+    private static func open(_ path: String, _ access: BlockAccess, _ client: RequestClient) throws(WorkerError) -> FileDescriptor {
         do {
-            return try client.call(BlockOpenRequest(path: path, access: access)).fds[0].rawValue
+            return try client.call(BlockOpenRequest(path: path, access: access)).fds[0]
         } catch {
             throw .setup("the block helper did not hand over \(path): \(error)")
         }

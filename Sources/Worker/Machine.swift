@@ -47,8 +47,8 @@ struct Machine {
             privilege = .kernel
             try longMode.writeTables(into: memory, privilege: .kernel)
             let loaded = try LinuxBoot.load(
-                kernel: KernelFile(fd: FileDescriptor(rawValue: kernelFD)),
-                initrd: options.initrdFD.map { try KernelFile(fd: FileDescriptor(rawValue: $0)) },
+                kernel: KernelFile(fd: kernelFD),
+                initrd: options.initrdFD.map { try KernelFile(fd: $0) },
                 commandLine: options.append + virtio.linuxCommandLine, into: memory)
             (entry, startArgument) = (loaded.entry, loaded.bootParams)
         } else {

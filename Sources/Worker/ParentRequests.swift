@@ -1,5 +1,6 @@
 import Glibc
 import KVM
+import SystemPackage
 import TestGuest
 
 /// What the parent asks the worker's control thread on the status socket (SOCK_SEQPACKET,
@@ -29,9 +30,9 @@ struct ParentRequests {
     static let stoppedStatus: Int32 = 143
 
     /// Reads one datagram from the parent and answers it.
-    func serveOne(_ fd: Int32) {
+    func serveOne(_ fd: FileDescriptor) {
         var buffer = [UInt8](repeating: 0, count: 64)
-        let n = read(fd, &buffer, buffer.count)
+        let n = read(fd.rawValue, &buffer, buffer.count)
         guard n > 0 else { return }
         let request = String(decoding: buffer[..<n], as: UTF8.self).split(separator: "\n").first ?? ""
         switch request {
@@ -60,8 +61,8 @@ struct ParentRequests {
         }
     }
 
-    static func send(_ line: String, to fd: Int32) {
+    static func send(_ line: String, to fd: FileDescriptor) {
         var text = line + "\n"
-        _ = text.withUTF8 { write(fd, $0.baseAddress, $0.count) }
+        _ = text.withUTF8 { write(fd.rawValue, $0.baseAddress, $0.count) }
     }
 }

@@ -1,5 +1,6 @@
 import CShim
 import Glibc
+import SystemPackage
 
 /// What the worker's threads share while the guest runs: how many have confined
 /// themselves, and how the VM ends (the first power-off status wins). The control thread
@@ -8,16 +9,16 @@ final class RunState: @unchecked Sendable {
     // Sendable: mutable fields are only touched under `monitor`.
     let monitor = Monitor()
     /// eventfd the control thread polls; vCPU threads write 1 to it to end the VM.
-    let wakeFD: Int32
-    let reportFD: Int32
+    let wakeFD: FileDescriptor
+    let reportFD: FileDescriptor
     private var confined = 0
     private var status: Int32?
 
-    init(reportFD: Int32) throws(WorkerError) {
+    init(reportFD: FileDescriptor) throws(WorkerError) {
         self.reportFD = reportFD
         let fd = bh_eventfd_cloexec(0)
         guard fd >= 0 else { throw .system(call: "eventfd", errno: -fd) }
-        wakeFD = fd
+        wakeFD = FileDescriptor(rawValue: fd)
     }
 
     /// A thread has loaded its role filter.
@@ -41,7 +42,7 @@ final class RunState: @unchecked Sendable {
         }
         if first {
             var one: UInt64 = 1
-            _ = write(wakeFD, &one, 8)
+            _ = write(wakeFD.rawValue, &one, 8)
         }
     }
 
@@ -59,7 +60,7 @@ final class RunState: @unchecked Sendable {
         text.withUTF8 { buffer in
             var offset = 0
             while offset < buffer.count {
-                let n = write(reportFD, buffer.baseAddress! + offset, buffer.count - offset)
+                let n = write(reportFD.rawValue, buffer.baseAddress! + offset, buffer.count - offset)
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { return }
                 offset += n

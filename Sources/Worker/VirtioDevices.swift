@@ -7,38 +7,49 @@ import SystemPackage
 /// `--disk-fd FD[,readonly]`: a disk the block helper opened (or the parent passed).
 /// Read-only when asked, and always when the fd itself is O_RDONLY.
 struct DiskOption: Equatable {
-    let fd: Int32
+    let fd: FileDescriptor
     let readOnly: Bool
+
+    /// A disk fd in hand (FileRequests: as the block helper handed it over).
+    init(fd: FileDescriptor, readOnly: Bool) {
+        self.fd = fd
+        self.readOnly = readOnly
+    }
 
     init(parsing text: String) throws(WorkerError) {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false)
         guard let fd = Int32(parts[0]), (0...65535).contains(fd), parts.count <= 2,
             parts.count == 1 || parts[1] == "readonly"
         else { throw .usage("--disk-fd \(text): expected FD or FD,readonly") }
-        self.fd = fd
-        self.readOnly = parts.count == 2
+        self.init(fd: FileDescriptor(rawValue: fd), readOnly: parts.count == 2)
     }
 }
 
 /// `--tap-fd FD[,mac=MAC]`: a tap the net helper opened (IFF_TAP|IFF_NO_PI, no
 /// IFF_VNET_HDR). The default MAC is 52:54:00:12:34:(56 + index).
 struct TapOption: Equatable {
-    let fd: Int32
+    let fd: FileDescriptor
     let mac: [UInt8]?
+
+    /// A tap fd in hand (FileRequests: as the net helper handed it over) and its `mac=MAC`
+    /// field, if any. `text` is the option as written, for the message.
+    init(fd: FileDescriptor, macField: Substring?, text: @autoclosure () -> String) throws(WorkerError) {
+        self.fd = fd
+        guard let macField else { mac = nil; return }
+        let octets = macField.hasPrefix("mac=") ? macField.dropFirst(4).split(separator: ":", omittingEmptySubsequences: false) : []
+        let bytes = octets.compactMap { $0.count == 2 ? UInt8($0, radix: 16) : nil }
+        guard bytes.count == 6, octets.count == 6, bytes[0] & 1 == 0 else {
+            throw .usage("--tap-fd \(text()): expected mac=xx:xx:xx:xx:xx:xx (unicast)")
+        }
+        mac = bytes
+    }
 
     init(parsing text: String) throws(WorkerError) {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false)
         guard let fd = Int32(parts[0]), (0...65535).contains(fd), parts.count <= 2 else {
             throw .usage("--tap-fd \(text): expected FD or FD,mac=MAC")
         }
-        self.fd = fd
-        guard parts.count == 2 else { mac = nil; return }
-        let octets = parts[1].hasPrefix("mac=") ? parts[1].dropFirst(4).split(separator: ":", omittingEmptySubsequences: false) : []
-        let bytes = octets.compactMap { $0.count == 2 ? UInt8($0, radix: 16) : nil }
-        guard bytes.count == 6, octets.count == 6, bytes[0] & 1 == 0 else {
-            throw .usage("--tap-fd \(text): expected mac=xx:xx:xx:xx:xx:xx (unicast)")
-        }
-        mac = bytes
+        try self.init(fd: FileDescriptor(rawValue: fd), macField: parts.count == 2 ? parts[1] : nil, text: text)
     }
 }
 
@@ -50,9 +61,9 @@ final class VirtioDevices: @unchecked Sendable {
     // Sendable: built before the threads start, then read-only; transports lock themselves.
     let transports: [VirtioMMIO]
     /// One ioeventfd per transport, polled by the io thread.
-    private let notifyFDs: [Int32]
+    private let notifyFDs: [FileDescriptor]
     /// For each transport that is a virtio-net device: it and its tap fd.
-    private let nets: [(device: VirtioNet, tap: Int32)?]
+    private let nets: [(device: VirtioNet, tap: FileDescriptor)?]
 
     /// IOAPIC lines free on our board: 4 is the UART, 8 the RTC's, 1/12 the i8042's.
     static let irqs: [UInt32] = [5, 6, 7, 9, 10, 11, 14, 15]
@@ -60,12 +71,12 @@ final class VirtioDevices: @unchecked Sendable {
     init(vm: VirtualMachine, memory: GuestMemory, disks: [DiskOption], taps: [TapOption] = []) throws {
         guard disks.count + taps.count <= Self.irqs.count else { throw KVMError.invalid("at most \(Self.irqs.count) virtio devices") }
         var transports: [VirtioMMIO] = []
-        var notifyFDs: [Int32] = []
+        var notifyFDs: [FileDescriptor] = []
         for (index, disk) in disks.enumerated() {
-            let size = lseek(disk.fd, 0, SEEK_END)  // files and block devices alike
-            guard size >= 0 else { throw KVMError.system(call: "lseek(disk fd \(disk.fd))", errno: Errno(rawValue: errno)) }
-            let flags = fcntl(disk.fd, F_GETFL)
-            guard flags >= 0 else { throw KVMError.system(call: "fcntl(disk fd \(disk.fd))", errno: Errno(rawValue: errno)) }
+            let size = lseek(disk.fd.rawValue, 0, SEEK_END)  // files and block devices alike
+            guard size >= 0 else { throw KVMError.system(call: "lseek(disk fd \(disk.fd.rawValue))", errno: Errno(rawValue: errno)) }
+            let flags = fcntl(disk.fd.rawValue, F_GETFL)
+            guard flags >= 0 else { throw KVMError.system(call: "fcntl(disk fd \(disk.fd.rawValue))", errno: Errno(rawValue: errno)) }
             let device = VirtioBlock(
                 fd: disk.fd, byteCount: UInt64(size), readOnly: disk.readOnly || flags & O_ACCMODE == O_RDONLY,
                 serial: "bulkhead-disk\(index)")
@@ -73,12 +84,12 @@ final class VirtioDevices: @unchecked Sendable {
             transports.append(transport)
             notifyFDs.append(notify)
         }
-        var nets: [(device: VirtioNet, tap: Int32)?] = Array(repeating: nil, count: transports.count)
+        var nets: [(device: VirtioNet, tap: FileDescriptor)?] = Array(repeating: nil, count: transports.count)
         for (n, tap) in taps.enumerated() {
             // The io thread must never block on the tap: receive stops at EAGAIN.
-            let flags = fcntl(tap.fd, F_GETFL)
-            guard flags >= 0, fcntl(tap.fd, F_SETFL, flags | O_NONBLOCK) == 0 else {
-                throw KVMError.system(call: "fcntl(tap fd \(tap.fd))", errno: Errno(rawValue: errno))
+            let flags = fcntl(tap.fd.rawValue, F_GETFL)
+            guard flags >= 0, fcntl(tap.fd.rawValue, F_SETFL, flags | O_NONBLOCK) == 0 else {
+                throw KVMError.system(call: "fcntl(tap fd \(tap.fd.rawValue))", errno: Errno(rawValue: errno))
             }
             let device = VirtioNet(fd: tap.fd, mac: tap.mac ?? [0x52, 0x54, 0x00, 0x12, 0x34, UInt8(0x56 + n)])
             let (transport, notify) = try Self.attach(device, index: transports.count, vm: vm, memory: memory)
@@ -92,18 +103,22 @@ final class VirtioDevices: @unchecked Sendable {
     }
 
     /// The transport at slot `index`, its irqfd and its QueueNotify ioeventfd.
-    private static func attach(_ device: any VirtioDevice, index: Int, vm: VirtualMachine, memory: GuestMemory) throws -> (VirtioMMIO, Int32) {
+    private static func attach(_ device: any VirtioDevice, index: Int, vm: VirtualMachine, memory: GuestMemory) throws -> (VirtioMMIO, FileDescriptor) {
         let address = DeviceWindow.base + UInt64(index) * VirtioMMIO.size
         let irq = irqs[index]
-        let irqfd = bh_eventfd_cloexec(0)
-        guard irqfd >= 0 else { throw KVMError.system(call: "eventfd", errno: Errno(rawValue: -irqfd)) }
-        try vm.attachIRQFD(FileDescriptor(rawValue: irqfd), gsi: irq)
-        let notify = bh_eventfd_cloexec(0)
-        guard notify >= 0 else { throw KVMError.system(call: "eventfd", errno: Errno(rawValue: -notify)) }
-        try vm.attachMMIOEventFD(FileDescriptor(rawValue: notify), address: address + VirtioMMIO.notifyOffset, length: 4)
-        let transport = VirtioMMIO(device: device, address: address, irq: irq, memory: memory, interrupt: IRQEventFD(fd: FileDescriptor(rawValue: irqfd)))
+        let irqfd = try eventFD()
+        try vm.attachIRQFD(irqfd, gsi: irq)
+        let notify = try eventFD()
+        try vm.attachMMIOEventFD(notify, address: address + VirtioMMIO.notifyOffset, length: 4)
+        let transport = VirtioMMIO(device: device, address: address, irq: irq, memory: memory, interrupt: IRQEventFD(fd: irqfd))
         transport.processesNotifyInline = false  // the ioeventfd takes every QueueNotify write
         return (transport, notify)
+    }
+
+    private static func eventFD() throws -> FileDescriptor {
+        let fd = bh_eventfd_cloexec(0)
+        guard fd >= 0 else { throw KVMError.system(call: "eventfd", errno: Errno(rawValue: -fd)) }
+        return FileDescriptor(rawValue: fd)
     }
 
     var isEmpty: Bool { transports.isEmpty }
@@ -134,8 +149,8 @@ final class VirtioDevices: @unchecked Sendable {
     /// `onError` ends the VM (a VMM fault); `onWarning` only reports.
     func serve(onError: (String) -> Void, onWarning: (String) -> Void) -> Never {
         let count = notifyFDs.count
-        var fds = notifyFDs.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-        fds += nets.map { pollfd(fd: $0?.tap ?? -1, events: 0, revents: 0) }  // fd -1: ignored
+        var fds = notifyFDs.map { pollfd(fd: $0.rawValue, events: Int16(POLLIN), revents: 0) }
+        fds += nets.map { pollfd(fd: $0?.tap.rawValue ?? -1, events: 0, revents: 0) }  // fd -1: ignored
         while true {
             let n = bh_ppoll_forever(&fds, UInt(fds.count))
             if n < 0 {

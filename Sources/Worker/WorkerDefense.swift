@@ -40,8 +40,8 @@ enum WorkerDefense {
             }
             try ProcessDefense.limit(.core, to: 0)
             try ProcessDefense.limit(.openFiles, to: maxOpenFiles)
-            let logs = [1, 2, options.reportFD] + (options.consoleFD.map { [$0] } ?? [])
-            let disks = options.disks.filter { !$0.readOnly }.map(\.fd)
+            let logs = [1, 2, options.reportFD.rawValue] + (options.consoleFD.map { [$0.rawValue] } ?? [])
+            let disks = options.disks.filter { !$0.readOnly }.map(\.fd.rawValue)
             try ProcessDefense.limit(.fileSize, to: ProcessDefense.fileSizeLimit(logFDs: logs, dataFDs: disks, logCap: fileConsoleMaxBytes))
         } catch {
             throw .setup("\(error)")

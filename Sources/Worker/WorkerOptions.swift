@@ -1,5 +1,6 @@
 import KVM
 import Sandbox
+import SystemPackage
 import TestGuest
 import Vocabulary
 
@@ -20,24 +21,24 @@ import Vocabulary
 /// test guest with --cmdline; with it, a Linux vmlinux or bzImage with --append.
 struct WorkerOptions {
     /// An open /dev/kvm fd (required).
-    var kvmFD: Int32 = -1
+    var kvmFD = FileDescriptor(rawValue: -1)
     /// Where the guest's UART output goes (default 1); nil discards it.
-    var consoleFD: Int32? = 1
+    var consoleFD: FileDescriptor? = .standardOutput
     /// Where errors and the trap-mode forbidden-call line go (default 2).
-    var reportFD: Int32 = 2
+    var reportFD = FileDescriptor.standardError
     /// Optional: one line `ready` once every thread is confined, `poweroff STATUS` at the end.
-    var statusFD: Int32?
+    var statusFD: FileDescriptor?
     var memoryMiB = 64
     var cpus = 1
     var cmdline = "banner poweroff"
     var seccomp = FilterMode.kill
     var escapeProbe = false
     /// A Linux kernel (ELF vmlinux or bzImage) to boot instead of the test guest.
-    var kernelFD: Int32?
-    var initrdFD: Int32?
+    var kernelFD: FileDescriptor?
+    var initrdFD: FileDescriptor?
     /// The block helper's socket: kernel and initrd paths are asked of it (FileRequests),
     /// before confinement, and its fds are used as --kernel-fd/--initrd-fd are.
-    var blockSocketFD: Int32?
+    var blockSocketFD: FileDescriptor?
     var kernelPath: String?
     var initrdPath: String?
     var append = "console=ttyS0 earlyprintk=serial,ttyS0,115200 reboot=k panic=-1"
@@ -50,7 +51,7 @@ struct WorkerOptions {
     /// Disks and taps named for the helpers (`bulkhead run`): FileRequests turns them into
     /// `disks` and `taps` entries with the fds the helpers hand over, before confinement.
     var diskPaths: [(path: String, readOnly: Bool)] = []
-    var netSocketFD: Int32?
+    var netSocketFD: FileDescriptor?
     var tapNames: [(name: String, mac: String?)] = []
 
     static let usage = """
@@ -78,14 +79,17 @@ struct WorkerOptions {
             }
             return n
         }
+        func descriptor(_ flag: String) throws(WorkerError) -> FileDescriptor {
+            FileDescriptor(rawValue: Int32(try number(flag, 0...65535)))
+        }
         while let flag = rest.popFirst() {
             switch flag {
-            case "--kvm-fd": kvmFD = Int32(try number(flag, 0...65535))
+            case "--kvm-fd": kvmFD = try descriptor(flag)
             case "--console-fd":
                 if rest.first == "none" { _ = rest.popFirst(); consoleFD = nil }
-                else { consoleFD = Int32(try number(flag, 0...65535)) }
-            case "--report-fd": reportFD = Int32(try number(flag, 0...65535))
-            case "--status-fd": statusFD = Int32(try number(flag, 0...65535))
+                else { consoleFD = try descriptor(flag) }
+            case "--report-fd": reportFD = try descriptor(flag)
+            case "--status-fd": statusFD = try descriptor(flag)
             case "--memory": memoryMiB = try number(flag, VMLimits.memoryMiB)
             case "--cpus": cpus = try number(flag, VMLimits.cpus)
             case "--cmdline":
@@ -100,9 +104,9 @@ struct WorkerOptions {
                 let text = try value(flag)
                 guard text == "escape-probe" else { throw .usage("--device \(text): the only device is escape-probe") }
                 escapeProbe = true
-            case "--kernel-fd": kernelFD = Int32(try number(flag, 0...65535))
-            case "--initrd-fd": initrdFD = Int32(try number(flag, 0...65535))
-            case "--block-socket-fd": blockSocketFD = Int32(try number(flag, 0...65535))
+            case "--kernel-fd": kernelFD = try descriptor(flag)
+            case "--initrd-fd": initrdFD = try descriptor(flag)
+            case "--block-socket-fd": blockSocketFD = try descriptor(flag)
             case "--kernel": kernelPath = try value(flag)
             case "--initrd": initrdPath = try value(flag)
             case "--append": append = try value(flag)
@@ -119,7 +123,7 @@ struct WorkerOptions {
                 let text = try value(flag)
                 let readOnly = text.hasSuffix(",readonly")
                 diskPaths.append((readOnly ? String(text.dropLast(9)) : text, readOnly))
-            case "--net-socket-fd": netSocketFD = Int32(try number(flag, 0...65535))
+            case "--net-socket-fd": netSocketFD = try descriptor(flag)
             case "--tap":
                 let parts = try value(flag).split(separator: ",", maxSplits: 1)
                 guard let name = parts.first, parts.count == 1 || parts[1].hasPrefix("mac=") else {
@@ -130,7 +134,7 @@ struct WorkerOptions {
             default: throw .usage("unknown option \(flag)\n\(Self.usage)")
             }
         }
-        guard kvmFD >= 0 else { throw .usage("--kvm-fd is required\n\(Self.usage)") }
+        guard kvmFD.rawValue >= 0 else { throw .usage("--kvm-fd is required\n\(Self.usage)") }
         // The io thread serves either the probe's @io requests or the virtio queues.
         guard diskPaths.isEmpty || blockSocketFD != nil else { throw .usage("--disk needs --block-socket-fd") }
         guard tapNames.isEmpty || netSocketFD != nil else { throw .usage("--tap needs --net-socket-fd") }

@@ -3,6 +3,7 @@ import Devices
 import Glibc
 import KVM
 import Sandbox
+import SystemPackage
 import TestGuest
 
 /// The bodies of the worker's threads. Each starts by naming itself and stacking its role
@@ -13,7 +14,7 @@ struct WorkerThreads {
     let escapeProbe: EscapeProbe?
     let memory: GuestMemory
     let mode: FilterMode
-    let statusFD: Int32?
+    let statusFD: FileDescriptor?
     /// The built-in test guest's private ports (park) exist only when it is the guest.
     let runsTestGuest: Bool
     let virtio: VirtioDevices
@@ -117,8 +118,8 @@ struct WorkerThreads {
         guard confine("control", as: .control) else { state.parkForever() }
         state.waitUntilConfined(threads: threads)
         if let statusFD { ParentRequests.send("ready", to: statusFD) }
-        var fds = [pollfd(fd: state.wakeFD, events: Int16(POLLIN), revents: 0)]
-        if let statusFD { fds.append(pollfd(fd: statusFD, events: Int16(POLLIN), revents: 0)) }
+        var fds = [pollfd(fd: state.wakeFD.rawValue, events: Int16(POLLIN), revents: 0)]
+        if let statusFD { fds.append(pollfd(fd: statusFD.rawValue, events: Int16(POLLIN), revents: 0)) }
         let requests = ParentRequests(
             state: state, gate: gate, memory: memory, runsTestGuest: runsTestGuest,
             metrics: WorkerMetrics(vcpus: exitCounters, virtio: virtio, serial: serial), restart: restart)

@@ -26,7 +26,7 @@ func runWorker() throws(WorkerError) -> Never {
     }
     let machine: Machine
     do {
-        machine = try Machine(kvm: KVMSystem(fd: FileDescriptor(rawValue: options.kvmFD)), options: options)
+        machine = try Machine(kvm: KVMSystem(fd: options.kvmFD), options: options)
     } catch {
         throw .setup("cannot build the VM: \(error)")
     }
@@ -48,7 +48,7 @@ func runWorker() throws(WorkerError) -> Never {
 
     do {
         try Confinement.confineProcess(
-            as: .workerBase, mode: options.seccomp, reportTo: FileDescriptor(rawValue: options.reportFD))
+            as: .workerBase, mode: options.seccomp, reportTo: options.reportFD)
     } catch {
         throw .setup("cannot load the worker-base filter: \(error)")
     }

@@ -1,6 +1,7 @@
 import Devices
 import Glibc
 import KVM
+import SystemPackage
 
 /// The split-virtqueue walker (Sources/Devices) over guest memory the fuzzer writes, as the
 /// io thread runs it: `Virtqueue.makeReady`, then `VirtioBlock.process` (nextChain, the
@@ -44,7 +45,7 @@ public enum VirtqueueEntry {
         }
 
         let disk = VirtioBlock(
-            fd: Memory.shared.disk, byteCount: 64 << 10, readOnly: input[2] & 2 != 0, serial: "bulkhead-fuzz")
+            fd: FileDescriptor(rawValue: Memory.shared.disk), byteCount: 64 << 10, readOnly: input[2] & 2 != 0, serial: "bulkhead-fuzz")
         let features = indirect ? VirtioMMIO.featureIndirect : 0
         do { _ = try disk.process(queue: 0, &queue, memory: memory, features: features) } catch {
             return .refused("\(error)")

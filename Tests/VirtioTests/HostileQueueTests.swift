@@ -1,6 +1,7 @@
 import Devices
 import Glibc
 import KVM
+import SystemPackage
 import Testing
 
 /// Hostile queues built in guest memory: each ends in DEVICE_NEEDS_RESET (or a refused
@@ -12,7 +13,7 @@ import Testing
 
     init() throws {
         disk = try DiskFile(bytes: 64 * 1024)
-        d = try TestDriver(device: VirtioBlock(fd: disk.fd, byteCount: 64 * 1024, readOnly: false, serial: "d"))
+        d = try TestDriver(device: VirtioBlock(fd: FileDescriptor(rawValue: disk.fd), byteCount: 64 * 1024, readOnly: false, serial: "d"))
     }
 
     /// A well-formed write of 512 bytes of 0x77 to sector 0 using descriptors `first`...`first+2`.
@@ -89,7 +90,7 @@ import Testing
     @Test(arguments: [UInt32(0), 17, (Virtqueue.maxIndirectDescriptors + 1) * 16])
     func indirectTableWithABadLengthNeedsReset(length: UInt32) throws {
         // Guest memory large enough that only the length rule can refuse the table.
-        let big = try TestDriver(device: VirtioBlock(fd: disk.fd, byteCount: 64 * 1024, readOnly: false, serial: "d"), memoryBytes: 4 << 20)
+        let big = try TestDriver(device: VirtioBlock(fd: FileDescriptor(rawValue: disk.fd), byteCount: 64 * 1024, readOnly: false, serial: "d"), memoryBytes: 4 << 20)
         big.start()
         try big.descriptor(0, address: big.buffers, length: length, flags: TestDriver.indirect)
         try big.submit([0])

@@ -1,6 +1,7 @@
 import Devices
 import Glibc
 import KVM
+import SystemPackage
 import Testing
 
 /// virtio-blk on a disk fd, driven through the MMIO registers and rings in guest memory.
@@ -8,7 +9,7 @@ import Testing
     static let t = TestDriver.self
 
     func blockDriver(disk: DiskFile, readOnly: Bool = false) throws -> TestDriver {
-        let device = VirtioBlock(fd: disk.fd, byteCount: UInt64(disk.contents.count), readOnly: readOnly, serial: "bulkhead-disk0")
+        let device = VirtioBlock(fd: FileDescriptor(rawValue: disk.fd), byteCount: UInt64(disk.contents.count), readOnly: readOnly, serial: "bulkhead-disk0")
         let driver = try TestDriver(device: device)
         driver.start()
         return driver
@@ -159,7 +160,7 @@ import Testing
     @Test func completedRequestsRaiseOneInterruptUnlessTheDriverSuppressedIt() throws {
         let disk = try DiskFile(bytes: 64 * 1024)
         let line = CountingInterrupt()
-        let d = try TestDriver(device: VirtioBlock(fd: disk.fd, byteCount: 64 * 1024, readOnly: false, serial: "d"), interrupt: line)
+        let d = try TestDriver(device: VirtioBlock(fd: FileDescriptor(rawValue: disk.fd), byteCount: 64 * 1024, readOnly: false, serial: "d"), interrupt: line)
         d.start()
         #expect(try request(d, type: 0, sector: 0, length: 512) == 0)
         #expect(line.count == 1)
@@ -174,7 +175,7 @@ import Testing
     @Test func deviceThatNeedsResetSendsAConfigurationChangeInterrupt() throws {
         let disk = try DiskFile(bytes: 64 * 1024)
         let line = CountingInterrupt()
-        let d = try TestDriver(device: VirtioBlock(fd: disk.fd, byteCount: 64 * 1024, readOnly: false, serial: "d"), interrupt: line)
+        let d = try TestDriver(device: VirtioBlock(fd: FileDescriptor(rawValue: disk.fd), byteCount: 64 * 1024, readOnly: false, serial: "d"), interrupt: line)
         d.start()
         try d.submit([99])
         #expect(d.needsReset)

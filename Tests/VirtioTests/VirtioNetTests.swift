@@ -1,6 +1,7 @@
 import Devices
 import Glibc
 import KVM
+import SystemPackage
 import Testing
 
 /// virtio-net with a datagram socketpair standing in for the tap (both keep frame
@@ -17,7 +18,7 @@ import Testing
             throw KVMError.invalid("socketpair")
         }
         (tap, host) = (pair[0], pair[1])
-        net = VirtioNet(fd: tap, mac: [0x52, 0x54, 0, 1, 2, 3])
+        net = VirtioNet(fd: FileDescriptor(rawValue: tap), mac: [0x52, 0x54, 0, 1, 2, 3])
         d = try TestDriver(device: net, queueSize: 16)
         d.negotiate(d.deviceFeatures())
         for (queue, table) in [(UInt32(0), rxTable), (1, txTable)] {

@@ -2,6 +2,7 @@ import Devices
 import Glibc
 import KVM
 import Synchronization
+import SystemPackage
 import Testing
 
 /// The 16550 as a driver sees it, one port access at a time.
@@ -21,7 +22,7 @@ import Testing
             var fds: [Int32] = [0, 0]
             _ = pipe(&fds)
             console = fds
-            port = SerialPort(consoleFD: fds[1], interrupt: line)
+            port = SerialPort(consoleFD: FileDescriptor(rawValue: fds[1]), interrupt: line)
         }
 
         func out(_ offset: UInt16, _ value: UInt8) {
