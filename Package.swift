@@ -194,7 +194,7 @@ let package = Package(
             path: "Tests/SystemdTests"),
         // Spawns the built helpers beside the test binary and drives them through the protocol.
         .testTarget(
-            name: "HelperTests", dependencies: ["BulkheadProtocol", "HelperSupport", "CShim", "TestSupport"],
+            name: "HelperTests", dependencies: ["BulkheadProtocol", "HelperSupport", "CShim", "TestSupport", "Vocabulary"],
             path: "Tests/HelperTests"),
 
         // Hostile input (issue 9): one entry per input surface, called by the libFuzzer

@@ -42,7 +42,12 @@ public struct Helper: Sendable {
     /// Runs the helper to its end. `declare` validates the helper's declarations from the
     /// command line (before confinement) and returns the request handler; any error it
     /// throws is a bad declaration: its description goes to stderr and the status is 64.
-    public func run(declare: (HelperArguments) throws -> Handler) -> Never {
+    /// `beforeConfinement` runs after the identity change and before the filter (step 5½):
+    /// the exec helper forks its hook launcher there, so the launcher gets its own, wider
+    /// filter instead of inheriting the server's. It returns a problem (exit 71) or nil.
+    public func run(
+        beforeConfinement: (FilterMode) -> String? = { _ in nil }, declare: (HelperArguments) throws -> Handler
+    ) -> Never {
         if bh_set_parent_death_signal(SIGKILL) < 0 {
             HelperLog.fail(program, .confinementFailed, "prctl(PR_SET_PDEATHSIG) failed")
         }
@@ -96,6 +101,7 @@ public struct Helper: Sendable {
         if let problem = HelperDefense.apply(role: role) {  // uid, capabilities, limits (DESIGN.md §7)
             HelperLog.fail(program, .confinementFailed, problem)
         }
+        if let problem = beforeConfinement(arguments.mode) { HelperLog.fail(program, .confinementFailed, problem) }
         do { try Confinement.confineProcess(as: role, mode: arguments.mode, reportTo: .standardError) } catch {
             HelperLog.fail(program, .confinementFailed, "cannot confine as \(role.rawValue): \(error)")
         }

@@ -1,5 +1,6 @@
 import BulkheadProtocol
 import HostAccess
+import Vocabulary
 
 /// bulkhead-exec's `--hook NAME=/abs/program`, `--hook-arg NAME=ARG` and
 /// `--hook-timeout-ms N` values as declarations and limits; whether a program is a safe
@@ -37,7 +38,12 @@ public enum HookOptions {
             }
             limits.timeLimit = .milliseconds(milliseconds)
         }
-        let hooks = programs.map { HookDeclaration(name: $0.name, program: $0.program, arguments: fixed[$0.name] ?? []) }
+        // A tap phase (`up`, `down`) is handed the tap's name after its fixed arguments.
+        let hooks = programs.map {
+            HookDeclaration(
+                name: $0.name, program: $0.program, arguments: fixed[$0.name] ?? [],
+                extraArgumentLimit: HookPhase.extraArgumentLimit(forHookNamed: $0.name))
+        }
         return (hooks, limits)
     }
 }

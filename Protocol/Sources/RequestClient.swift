@@ -40,6 +40,14 @@ public final class RequestClient {
     public func call(command: CommandSpec, body: [UInt8], fds: [FileDescriptor] = [])
         throws(ProtocolError) -> (body: [UInt8], fds: [FileDescriptor])
     {
+        let requestID = try send(command: command, body: body, fds: fds)
+        return try receiveReply(to: command, requestID: requestID)
+    }
+
+    /// The first half of `call`: sends the request and returns its id. A caller that must
+    /// not block (the sealed parent, which also watches its children) polls the socket and
+    /// then calls `receiveReply`.
+    public func send(command: CommandSpec, body: [UInt8], fds: [FileDescriptor] = []) throws(ProtocolError) -> UInt32 {
         guard body.count <= ProtocolLimits.maxBodySize else {
             throw .oversized("a \(body.count)-byte body, the limit is \(ProtocolLimits.maxBodySize)")
         }
@@ -54,6 +62,13 @@ public final class RequestClient {
             if case .socket(_, let errno) = error, errno == .brokenPipe || errno == .connectionReset { throw .peerHungUp }
             throw error
         }
+        return requestID
+    }
+
+    /// The second half of `call`: waits for the reply to `requestID` (skipping stale ones).
+    public func receiveReply(to command: CommandSpec, requestID: UInt32) throws(ProtocolError)
+        -> (body: [UInt8], fds: [FileDescriptor])
+    {
         while true {
             var datagram = try socket.receive()
             if let answer = try accept(&datagram, for: command, requestID: requestID) { return answer }

@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -89,9 +91,8 @@ int bh_iff_vnet_hdr(void) { return IFF_VNET_HDR; }
 static void become_hook(const char *path, char *const argv[], char *const envp[],
                         int stdin_fd, int output_fd, int report_fd, pid_t parent) {
     int saved = 0;
-    if (setpgid(0, 0) < 0) goto fail;
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) goto fail;
-    if (getppid() != parent) _exit(127);  // the parent is already gone
+    if (getppid() != parent) _exit(127);  // the group's leader is already gone
 
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
@@ -123,12 +124,55 @@ fail:
     _exit(127);
 }
 
+// The group's leader, in the forked child: async-signal-safe calls only. It has no
+// parent-death signal of its own: it must outlive a killed launcher to end the group.
+static void lead_group(const char *path, char *const argv[], char *const envp[],
+                       int stdin_fd, int output_fd, int report_fd, int watch_fd, int watch_write_fd,
+                       pid_t launcher) {
+    if (setpgid(0, 0) < 0) _exit(127);
+    if (getppid() != launcher) _exit(127);
+    close(watch_write_fd);
+    pid_t leader = getpid();
+    pid_t hook = fork();
+    if (hook < 0) {
+        int saved = errno;
+        (void)!write(report_fd, &saved, sizeof saved);
+        _exit(127);
+    }
+    if (hook == 0) become_hook(path, argv, envp, stdin_fd, output_fd, report_fd, leader);
+    // Only the hook's copies of its pipes may stay open: the launcher reads them to EOF.
+    if (dup2(watch_fd, 0) < 0) { kill(0, SIGKILL); _exit(127); }
+    (void)syscall(SYS_close_range, 1U, ~0U, 0);
+    int pidfd = (int)syscall(SYS_pidfd_open, hook, 0);
+    if (pidfd < 0) { kill(0, SIGKILL); _exit(127); }
+    struct pollfd fds[2] = {{.fd = 0, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+    for (;;) {
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            kill(0, SIGKILL);
+        }
+        if (fds[0].revents) kill(0, SIGKILL);  // the launcher is gone: end the whole group
+        if (fds[1].revents) break;
+    }
+    int status = 0;
+    while (waitpid(hook, &status, 0) < 0 && errno == EINTR) {}
+    if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+    int number = WTERMSIG(status);
+    signal(number, SIG_DFL);
+    sigset_t only;
+    sigemptyset(&only);
+    sigaddset(&only, number);
+    (void)sigprocmask(SIG_UNBLOCK, &only, NULL);
+    kill(leader, number);  // end as the hook did
+    _exit(128 + number);
+}
+
 int bh_spawn_in_own_group(const char *path, char *const argv[], char *const envp[],
-                          int stdin_fd, int output_fd, int report_fd) {
+                          int stdin_fd, int output_fd, int report_fd, int watch_fd, int watch_write_fd) {
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) return -errno;
-    if (pid == 0) become_hook(path, argv, envp, stdin_fd, output_fd, report_fd, parent);
+    if (pid == 0) lead_group(path, argv, envp, stdin_fd, output_fd, report_fd, watch_fd, watch_write_fd, parent);
     // Both sides set the group, so it exists whichever runs first. EACCES means the
     // child already called execve, after its own setpgid.
     (void)setpgid(pid, pid);

@@ -24,8 +24,10 @@ public struct DeclaredHooks: Sendable {
 
     public let limits: HookLimits
     private let hooks: [String: Hook]
+    /// BULKHEAD_VM in each hook's environment (the helper's own `$BULKHEAD_VM`), if valid.
+    public let vmName: String?
 
-    public init(_ declarations: [HookDeclaration], limits: HookLimits = HookLimits()) throws(HookRefusal) {
+    public init(_ declarations: [HookDeclaration], limits: HookLimits = HookLimits(), vmName: String? = nil) throws(HookRefusal) {
         if declarations.count > Self.maximumDeclarations {
             throw .tooManyDeclarations(count: declarations.count, limit: Self.maximumDeclarations)
         }
@@ -57,6 +59,7 @@ public struct DeclaredHooks: Sendable {
         }
         self.hooks = hooks
         self.limits = limits
+        self.vmName = vmName.flatMap { (try? Self.validateName($0)) == nil ? nil : $0 }
     }
 
     /// The declared hook names, sorted.
@@ -66,17 +69,41 @@ public struct DeclaredHooks: Sendable {
     /// `extraArguments` after them. Blocks until the hook has ended (at most the time
     /// limit plus a short drain) and every process of its group has been reaped.
     public func run(name: String, extraArguments: [String] = []) throws(HookRefusal) -> HookResult {
-        try Self.validateName(name)
-        guard let hook = hooks[name] else { throw .notDeclared(hook: name) }
-        try HookArguments.validateExtra(
-            extraArguments, hook: name, limit: hook.declaration.extraArgumentLimit)
+        let hook = try check(name: name, extraArguments: extraArguments)
         let found = try Self.programStatus(hook.program, hook: name).identity
         if found != hook.identity {
             throw .programChanged(hook: name, declared: hook.identity, found: found)
         }
         return try HookRunner.run(
             hook: name, program: hook.program, arguments: hook.declaration.arguments + extraArguments,
-            limits: limits)
+            environment: environment(name: name, extraArguments: extraArguments), limits: limits)
+    }
+
+    /// The request checks alone, without a system call (the exec server's share): the
+    /// name is declared and the extra arguments are the ones it allows.
+    @discardableResult
+    func check(name: String, extraArguments: [String]) throws(HookRefusal) -> Hook {
+        try Self.validateName(name)
+        guard let hook = hooks[name] else { throw .notDeclared(hook: name) }
+        try HookArguments.validateExtra(
+            extraArguments, hook: name, limit: hook.declaration.extraArgumentLimit)
+        return hook
+    }
+
+    /// `check` for callers outside HostAccess.
+    public func validate(name: String, extraArguments: [String]) throws(HookRefusal) {
+        try check(name: name, extraArguments: extraArguments)
+    }
+
+    /// `PATH=/usr/bin:/bin`, BULKHEAD_PHASE (the hook's name), BULKHEAD_VM when known, and
+    /// for a tap phase BULKHEAD_TAP (its extra argument, already checked): nothing else.
+    func environment(name: String, extraArguments: [String]) -> [String] {
+        var environment = HookRunner.environment + ["BULKHEAD_PHASE=\(name)"]
+        if let vmName { environment.append("BULKHEAD_VM=\(vmName)") }
+        if HookPhase(rawValue: name)?.takesTap == true, let tap = extraArguments.first {
+            environment.append("BULKHEAD_TAP=\(tap)")
+        }
+        return environment
     }
 
     private static func validateName(_ name: String) throws(HookRefusal) {

@@ -3,16 +3,20 @@ import Glibc
 import SystemPackage
 
 /// Runs one program the way the exec helper runs every hook: fork+execve (no shell, no
-/// posix_spawn), environment `PATH=/usr/bin:/bin` only, stdin /dev/null, stdout and
+/// posix_spawn), the environment it is given (`DeclaredHooks.environment`: PATH, the VM,
+/// the phase, the tap, nothing inherited), stdin /dev/null, stdout and
 /// stderr into one pipe, no other fd (close_range in the child), its own process group,
 /// SIGKILL for the whole group at the time limit, and output capped but always drained.
+/// The group's leader is a small watcher forked from this process (bh_spawn_in_own_group):
+/// if this process dies, even by SIGKILL, the watcher ends the whole group.
 /// When the hook's main process ends, whatever is left of its group is killed too: a hook
 /// may not leave processes behind.
 ///
 /// C calls: openat (/dev/null), pipe2, fork/setpgid/execve (`bh_spawn_in_own_group`),
-/// pidfd_open, poll, read, kill, waitpid, close — all inside the exec profile.
+/// pidfd_open, poll, read, kill, waitpid, close — all inside the exec-hook profile, which
+/// the exec helper's launcher runs under (Helpers/exec/HookLauncher.swift).
 public enum HookRunner {
-    /// The whole environment a hook gets.
+    /// The environment every hook starts from (DeclaredHooks adds the VM, phase and tap).
     public static let environment = ["PATH=/usr/bin:/bin"]
     /// After SIGKILL, how long to keep draining a pipe that some escaped process still holds.
     static let drainGrace: Duration = .milliseconds(500)
@@ -26,7 +30,7 @@ public enum HookRunner {
     }
 
     static func run(
-        hook: String, program: CanonicalPath, arguments: [String], limits: HookLimits
+        hook: String, program: CanonicalPath, arguments: [String], environment: [String], limits: HookLimits
     ) throws(HookRefusal) -> HookResult {
         func failed(_ call: String, _ code: Int32) -> HookRefusal {
             .systemCallFailed(hook: hook, call: call, errno: Errno(rawValue: code))
@@ -46,6 +50,17 @@ public enum HookRunner {
             throw failed("pipe2", -reportResult)
         }
         defer { close(output[0]) }
+        // The group's leader watches this pipe: if this process dies, its write end closes
+        // and the leader SIGKILLs the group (bh_spawn_in_own_group). Closed once the group ended.
+        var watch: [Int32] = [-1, -1]
+        let watchResult = bh_pipe_cloexec(&watch)
+        if watchResult < 0 {
+            close(output[1])
+            close(report[0])
+            close(report[1])
+            throw failed("pipe2", -watchResult)
+        }
+        defer { close(watch[1]) }
 
         // Everything the child needs is allocated before fork: it may not call malloc.
         let argv = CStringArray([program.bytes] + arguments.map { Array($0.utf8) })
@@ -53,11 +68,12 @@ public enum HookRunner {
         let clock = ContinuousClock()
         let start = clock.now
         let pid = bh_spawn_in_own_group(
-            argv.pointers[0], argv.pointers, envp.pointers, devNull, output[1], report[1])
+            argv.pointers[0], argv.pointers, envp.pointers, devNull, output[1], report[1], watch[0], watch[1])
         argv.free()
         envp.free()
         close(output[1])
         close(report[1])
+        close(watch[0])
         if pid < 0 {
             close(report[0])
             throw failed("fork", -pid)

@@ -12,6 +12,11 @@ public struct HookSpec: Equatable, Sendable {
         guard Names.isValidHookName(name) else {
             throw ConfigurationError("--hook \(text)", "hook names are 1-64 bytes of [A-Za-z0-9_.-]")
         }
+        // A hook's name is the phase bulkhead run asks for it in; another name would never run.
+        guard HookPhase(rawValue: name) != nil else {
+            throw ConfigurationError(
+                "--hook \(name)", "not a hook phase; one of \(HookPhase.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         self.name = name
         self.program = program
     }

@@ -7,6 +7,10 @@ public enum Role: String, CaseIterable, Sendable {
     case block
     case net
     case exec
+    /// The exec helper's hook launcher and the hooks it starts (`exec` is its server).
+    case execHook = "exec-hook"
+    /// The exec helper's systemd unit: one SystemCallFilter= bounds server, launcher and hooks.
+    case execService = "exec-service"
     case parent
     /// The sealed parent of a VM without a cgroup.kill (no cgroup v2): `parent` plus kill.
     case parentKill = "parent-kill"
@@ -20,6 +24,8 @@ public enum Role: String, CaseIterable, Sendable {
         case .block: .blockHelper
         case .net: .netHelper
         case .exec: .execHelper
+        case .execHook: .execHook
+        case .execService: .execService
         case .parent: .sealedParent
         case .parentKill: .sealedParentSignalling
         }
@@ -43,7 +49,8 @@ public enum Role: String, CaseIterable, Sendable {
         case .io, .control: 25
         case .block, .net: 30
         case .parent, .parentKill: 20
-        case .workerBase, .exec: nil
+        case .exec: 40
+        case .workerBase, .execHook, .execService: nil
         }
     }
 

@@ -19,8 +19,13 @@ enum StartupCalls {
          "the helper's own start-up: parent-death signal, fds, socket checks, notify and journal sockets, the declared files' file system, its filter, its uid"),
     ]
 
-    static var unitLines: [String] {
+    /// The exec server's own: the socketpair to its hook launcher, made before it forks it.
+    static let execCalls: [(names: [String], reason: String)] = [
+        (["socketpair"], "the exec server's socketpair to the hook launcher it forks before confining itself")
+    ]
+
+    static func unitLines(for helper: ServiceHelper) -> [String] {
         ["# Start-up, before the helper loads its own filter (which then takes these away again):"]
-            + calls.map { "#   \($0.reason)\nSystemCallFilter=\($0.names.joined(separator: " "))" }
+            + (calls + (helper == .exec ? execCalls : [])).map { "#   \($0.reason)\nSystemCallFilter=\($0.names.joined(separator: " "))" }
     }
 }

@@ -13,6 +13,7 @@ final class RunState: @unchecked Sendable {
     let reportFD: FileDescriptor
     private var confined = 0
     private var status: Int32?
+    private var guestRan = false
 
     init(reportFD: FileDescriptor) throws(WorkerError) {
         self.reportFD = reportFD
@@ -47,6 +48,22 @@ final class RunState: @unchecked Sendable {
     }
 
     var finalStatus: Int32? { monitor.withLock { status } }
+
+    /// A vCPU's first KVM exit: the guest has run its first instructions. The first call
+    /// wakes the control thread, which tells the parent `started` (its `started` hook).
+    func guestStarted() {
+        let first = monitor.withLock {
+            guard !guestRan else { return false }
+            guestRan = true
+            return true
+        }
+        if first {
+            var one: UInt64 = 1
+            _ = write(wakeFD.rawValue, &one, 8)
+        }
+    }
+
+    var hasGuestStarted: Bool { monitor.withLock { guestRan } }
 
     /// For a vCPU that has nothing more to run: sleep until the process ends.
     func parkForever() -> Never {

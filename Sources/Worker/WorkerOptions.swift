@@ -26,7 +26,8 @@ struct WorkerOptions {
     var consoleFD: FileDescriptor? = .standardOutput
     /// Where errors and the trap-mode forbidden-call line go (default 2).
     var reportFD = FileDescriptor.standardError
-    /// Optional: one line `ready` once every thread is confined, `poweroff STATUS` at the end.
+    /// Optional: one line `ready` once every thread is confined, `started` once a vCPU's first
+    /// KVM_RUN returned (the guest ran), `poweroff STATUS` at the end.
     var statusFD: FileDescriptor?
     var memoryMiB = 64
     var cpus = 1

@@ -48,6 +48,7 @@ struct WorkerThreads {
         let name = Role.vcpu.threadName(index: Int(vcpu.id))
         gate.register(vcpu: Int(vcpu.id))
         guard confine(name, as: .vcpu) else { while true { park() } }  // the VM is failing: never run unconfined
+        var ranBefore = false
         while true {
             gate.holdIfPaused(vcpu)
             let exit: VCPUExit
@@ -57,6 +58,10 @@ struct WorkerThreads {
                 continue
             }
             exitCounters[Int(vcpu.id)].count(exit)
+            if !ranBefore {  // KVM_RUN returned: the guest ran (RunState.guestStarted)
+                ranBefore = true
+                state.guestStarted()
+            }
             switch exit {
             case .io(let io): handlePort(io, on: name)
             case .mmio(let address, let isWrite, let data, let length):
@@ -111,7 +116,8 @@ struct WorkerThreads {
         state.parkForever()
     }
 
-    /// `control`: waits until every thread is confined, tells the parent, then serves the
+    /// `control`: waits until every thread is confined, tells the parent (`ready`), says
+    /// `started` once a vCPU's first KVM_RUN has returned (the guest ran), then serves the
     /// parent's requests on the status socket (ParentRequests) until the VM ends or the
     /// parent's status fd hangs up, and ends the process with the guest's status.
     func control(threads: Int) -> Never {
@@ -123,9 +129,20 @@ struct WorkerThreads {
         let requests = ParentRequests(
             state: state, gate: gate, memory: memory, runsTestGuest: runsTestGuest,
             metrics: WorkerMetrics(vcpus: exitCounters, virtio: virtio, serial: serial), restart: restart)
+        var startReported = false
+        func reportStart() {
+            guard !startReported, state.hasGuestStarted else { return }
+            startReported = true
+            if let statusFD { ParentRequests.send("started", to: statusFD) }
+        }
         while state.finalStatus == nil {
             let n = bh_ppoll_forever(&fds, UInt(fds.count))
             if n < 0 && n != -EINTR { state.fail("control: ppoll: \(-n)") }
+            if !startReported && state.hasGuestStarted && state.finalStatus == nil {
+                var count: UInt64 = 0
+                _ = read(state.wakeFD.rawValue, &count, 8)  // the start's wake-up; a power-off writes again
+                reportStart()
+            }
             guard fds.count > 1, let statusFD else { continue }
             if fds[1].revents & Int16(POLLIN) != 0 {
                 requests.serveOne(statusFD)
@@ -133,6 +150,7 @@ struct WorkerThreads {
                 state.fail("control: the parent hung up")
             }
         }
+        reportStart()  // a guest that powered off before this thread saw it start
         let status = state.finalStatus ?? 70
         if let statusFD { ParentRequests.send("poweroff \(status)", to: statusFD) }
         _exit(status)

@@ -52,10 +52,13 @@ enum LaunchError: Error, CustomStringConvertible {
     case helper(String)
     /// The parent could not do its own part: /dev/kvm, fork, sockets, sealing (exit 71).
     case system(String)
+    /// The `prepare` hook failed (exit 77).
+    case hook(String)
 
     var description: String {
         switch self {
         case .helper(let message), .system(let message): message
+        case .hook(let why): "the start was ended: \(why)"
         }
     }
 
@@ -63,6 +66,7 @@ enum LaunchError: Error, CustomStringConvertible {
         switch self {
         case .helper: ExitStatus.helperFailure
         case .system: ExitStatus.systemError
+        case .hook: ExitStatus.hookFailed
         }
     }
 }

@@ -13,6 +13,9 @@ enum ExitStatus {
     static let workerFailure: Int32 = 70
     /// The parent could not start the VM: /dev/kvm, fork, sockets, sealing (EX_OSERR).
     static let systemError: Int32 = 71
+    /// A `prepare` hook failed (nothing was started), or an `up` hook failed (the VM was
+    /// ended): the operator's own hook refused the VM (EX_NOPERM).
+    static let hookFailed: Int32 = 77
     /// `bulkhead units` could not create or write its output (EX_CANTCREAT).
     static let cannotCreate: Int32 = 73
     /// A process was killed for a forbidden call; the report is on stderr (128 + SIGSYS).

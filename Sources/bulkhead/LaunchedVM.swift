@@ -21,6 +21,8 @@ struct LaunchedVM {
     var statusFD: Int32 = -1
     /// The VM's cgroup v2, which every child is born in (CgroupSetup); nil without one.
     var cgroup: VMCgroup?
+    /// The hooks asked of the exec helper (HookPhases); nil without an exec helper.
+    var hooks: HookPhases?
 
     static let handshakeTimeoutMicroseconds = 2_000_000
 
@@ -99,6 +101,10 @@ struct LaunchedVM {
                 throw LaunchError.helper("\(helper.kind.rawValue) helper (pid \(child.pid)) answered hello as \(reply.helper)")
             }
         }
+
+        // `prepare`, before /dev/kvm is opened or the worker exists (HookPhases).
+        hooks = HookPhases(plan, sockets: helperSockets)
+        if let failure = hooks?.prepare() { throw LaunchError.hook(failure) }
 
         let kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC)
         guard kvm >= 0 else { throw LaunchError.system("open /dev/kvm: \(String(cString: strerror(errno)))") }

@@ -15,7 +15,8 @@ struct RunCommand: ParsableCommand {
         discussion: """
             Exit status: 0 the guest powered off cleanly; the guest's own failure status;
             64 usage; 65 bad configuration or policy refusal (nothing started); 69 a helper
-            failed; 70 the worker failed; 71 the parent could not start the VM; 129/130/143
+            failed; 70 the worker failed; 71 the parent could not start the VM; 77 a prepare
+            or up hook failed; 129/130/143
             stopped by SIGHUP/SIGINT/SIGTERM; 159 a forbidden call (report on stderr).
             """)
 

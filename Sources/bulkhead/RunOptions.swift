@@ -33,7 +33,7 @@ struct RunOptions: ParsableArguments {
     @Option(name: .customLong("net"), help: "A network device, tap=NAME[,mac=MAC] (repeatable); declared to the net helper.")
     var nets: [String] = []
 
-    @Option(name: .customLong("hook"), help: "A hook program the exec helper may run, NAME=/abs/program (repeatable).")
+    @Option(name: .customLong("hook"), help: "A hook program for one phase, PHASE=/abs/program: prepare, up, started, down, stopped (repeatable).")
     var hooks: [String] = []
 
     @Option(name: .customLong("hook-arg"), help: "One fixed argument for a declared hook, NAME=ARG (repeatable, in order).")

@@ -2,6 +2,7 @@ import BulkheadProtocol
 import CShim
 import Glibc
 import Sandbox
+import Vocabulary
 
 /// The sealed parent's only job (DESIGN.md §2 step 7): wait until the guest powers off, a
 /// child dies or a signal asks to stop; end the rest (hang up on the helpers and send the
@@ -9,7 +10,8 @@ import Sandbox
 /// cgroup, SIGTERM and SIGKILL); reap everything; say what happened; return the exit status.
 /// It waits in ppoll on a signalfd (SIGCHLD, SIGINT, SIGTERM, SIGHUP), the worker's report pipe,
 /// its status socket and each helper's stderr pipe: read, ppoll, wait4, write and close are all it calls (kill too, only
-/// for a VM without a cgroup: ParentSeal).
+/// for a VM without a cgroup: ParentSeal), and sendmsg/recvmsg for the hooks it asks the
+/// exec helper for (HookPhases): while the VM runs their replies are one more fd it polls.
 final class Supervisor {
     private var vm: LaunchedVM
     private let signalFD: Int32
@@ -48,6 +50,8 @@ final class Supervisor {
         case flooded
         /// `ctl stop`: the guest did not power off within the caller's timeout.
         case controlStop
+        /// An `up` hook failed (HookPhases).
+        case hookFailed(String)
     }
 
     init(vm: LaunchedVM, signalFD: Int32, audit: consuming KernelAuditLog?, control: ControlServer? = nil) {
@@ -76,6 +80,8 @@ final class Supervisor {
             if vm.reportFD >= 0 { fds.append(pollfd(fd: vm.reportFD, events: Int16(POLLIN), revents: 0)) }
             if vm.statusFD >= 0 { fds.append(pollfd(fd: vm.statusFD, events: Int16(POLLIN), revents: 0)) }
             for fd in vm.helperErrorFDs where fd >= 0 { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+            let hookFD = vm.hooks?.pollFD ?? -1
+            if hookFD >= 0 { fds.append(pollfd(fd: hookFD, events: Int16(POLLIN), revents: 0)) }
             let controlStart = fds.count
             if let control { fds += control.pollFDs }
             let n = bh_ppoll_ms(&fds, UInt(fds.count), control?.pollTimeoutMilliseconds ?? -1)
@@ -84,6 +90,7 @@ final class Supervisor {
                 if entry.fd == vm.reportFD { readReport() }
                 if entry.fd == vm.statusFD { readStatus() }
                 if let index = vm.helperErrorFDs.firstIndex(of: entry.fd) { readHelperErrors(index) }
+                if entry.fd == hookFD, let failure = vm.hooks?.replyReady() { return .hookFailed(failure) }
             }
             if flooded { return .flooded }
             if let control {
@@ -142,7 +149,11 @@ final class Supervisor {
         for line in reading.lines {
             if line.starts(with: Array("poweroff ".utf8)) {
                 poweroffStatus = Int32(String(decoding: line.dropFirst(9), as: UTF8.self))
-            } else if !line.elementsEqual("ready".utf8) {
+            } else if line.elementsEqual("ready".utf8) {
+                vm.hooks?.workerReady()  // `up` per tap (HookPhases)
+            } else if line.elementsEqual("started".utf8) {
+                vm.hooks?.guestStarted()
+            } else {
                 control?.workerAnswered(Substring(String(decoding: line, as: UTF8.self)))
             }
         }
@@ -180,32 +191,27 @@ final class Supervisor {
     /// is left is killed through the VM's cgroup.kill — the sealed parent holds no capability,
     /// and the children run under other uids — or, without a cgroup (the parent then kept
     /// CAP_KILL), SIGTERMed, waited for again and SIGKILLed. Everything is reaped.
+    ///
+    /// With hooks, the exec helper is spared at first: once the rest is reaped it runs
+    /// `down` and `stopped` (HookPhases.vmEnded), and is then ended the same way. A cgroup.kill
+    /// in the first round ends it too; those hooks are then reported as not run.
     private func endEverything() {
-        vm.helperSockets.forEach { $0.close() }
-        vm.helperSockets = []
+        let execSocket = vm.hooks?.socket
+        let exec = vm.hooks == nil ? nil : vm.helpers.first { $0.name == HelperKind.exec.rawValue }?.pid
+        closeHelperSockets(except: execSocket)
         if let worker = vm.worker, alive[worker.pid] != nil, vm.statusFD >= 0 {
             var stop = "stop\n"
             _ = stop.withUTF8 { write(vm.statusFD, $0.baseAddress, $0.count) }
         }
-        waitForAll(milliseconds: Self.graceMilliseconds)
-        let stubborn = alive.values.sorted { $0.pid < $1.pid }.map { "\($0.name) (pid \($0.pid))" }
-        if let cgroup = vm.cgroup, cgroup.canKill {
-            if !stubborn.isEmpty {
-                StandardError.line(
-                    "did not stop within \(Self.graceMilliseconds) ms: \(stubborn.joined(separator: ", ")); killed through the VM's cgroup.kill")
-                // The sealed profile has no kill(2): if this fails, PR_SET_PDEATHSIG ends them below.
-                signalled.formUnion(alive.keys)
-                if cgroup.killAll() != 0 { StandardError.line("cgroup.kill of \(cgroup.directory) failed") }
-            }
-        } else {
-            if !stubborn.isEmpty {
-                StandardError.line("did not stop within \(Self.graceMilliseconds) ms: \(stubborn.joined(separator: ", ")); SIGTERM, then SIGKILL")
-            }
-            for pid in alive.keys { signal(pid, SIGTERM) }
-            waitForAll(milliseconds: Self.graceMilliseconds)
-            for pid in alive.keys { signal(pid, SIGKILL) }
+        endChildren(sparing: exec)
+        if let worker = vm.worker, alive[worker.pid] == nil {
+            while vm.statusFD >= 0 { readStatus() }  // a last `started` still in the socket
         }
-        waitForAll(milliseconds: Self.killWaitMilliseconds)
+        if let hooks = vm.hooks {
+            hooks.vmEnded()
+            closeHelperSockets(except: nil)
+            endChildren(sparing: nil)
+        }
         // A child that could not be killed still dies when the parent exits: each child has
         // PR_SET_PDEATHSIG(SIGKILL).
         for child in alive.values {
@@ -222,16 +228,45 @@ final class Supervisor {
         }
     }
 
+    private func closeHelperSockets(except kept: SeqPacketSocket?) {
+        vm.helperSockets.filter { $0 != kept }.forEach { $0.close() }
+        vm.helperSockets = vm.helperSockets.filter { $0 == kept }
+    }
+
+    /// Waits a grace period for every child but `spared`, then ends what is left of them.
+    private func endChildren(sparing spared: pid_t?) {
+        waitForAll(milliseconds: Self.graceMilliseconds, sparing: spared)
+        let stubborn = alive.values.filter { $0.pid != spared }.sorted { $0.pid < $1.pid }.map { "\($0.name) (pid \($0.pid))" }
+        if let cgroup = vm.cgroup, cgroup.canKill {
+            if !stubborn.isEmpty {
+                StandardError.line(
+                    "did not stop within \(Self.graceMilliseconds) ms: \(stubborn.joined(separator: ", ")); killed through the VM's cgroup.kill")
+                // The sealed profile has no kill(2): if this fails, PR_SET_PDEATHSIG ends them below.
+                signalled.formUnion(alive.keys)
+                if cgroup.killAll() != 0 { StandardError.line("cgroup.kill of \(cgroup.directory) failed") }
+            }
+        } else {
+            if !stubborn.isEmpty {
+                StandardError.line("did not stop within \(Self.graceMilliseconds) ms: \(stubborn.joined(separator: ", ")); SIGTERM, then SIGKILL")
+            }
+            for pid in alive.keys where pid != spared { signal(pid, SIGTERM) }
+            waitForAll(milliseconds: Self.graceMilliseconds, sparing: spared)
+            for pid in alive.keys where pid != spared { signal(pid, SIGKILL) }
+        }
+        waitForAll(milliseconds: Self.killWaitMilliseconds, sparing: spared)
+    }
+
     private func signal(_ pid: pid_t, _ signal: Int32) {
         signalled.insert(pid)
         kill(pid, signal)
     }
 
-    private func waitForAll(milliseconds: Int) {
+    private func waitForAll(milliseconds: Int, sparing spared: pid_t? = nil) {
         var left = milliseconds
-        while !alive.isEmpty && left > 0 {
+        func waiting() -> Bool { alive.keys.contains { $0 != spared } }
+        while waiting() && left > 0 {
             _ = reap()
-            guard !alive.isEmpty else { return }
+            guard waiting() else { return }
             var fds = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
             let step = min(left, 50)
             _ = bh_ppoll_ms(&fds, 1, step)
@@ -290,6 +325,9 @@ final class Supervisor {
             let timeout = control?.stopTimeoutMilliseconds ?? 0
             StandardError.line("stopped by the control socket: the guest did not power off within \(timeout) ms")
             return ExitStatus.interrupted(by: SIGTERM)
+        case .hookFailed(let why):
+            StandardError.line("the VM was ended: \(why)")
+            return ExitStatus.hookFailed
         case .workerEnded(let worker, let ending):
             switch ending {
             case .exited(ForbiddenCallReport.exitStatus):

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import SystemPackage
 import Testing
+import Vocabulary
 
 /// `bulkhead-exec` through its socket: declared hooks run with their fixed arguments, a clean
 /// environment and no inherited fds; anything else is refused; time and output are bounded.
@@ -33,7 +34,7 @@ import Testing
         let helper = try RunningHelper(
             "bulkhead-exec",
             ["--hook", "env=/usr/bin/env", "--hook", "fds=/usr/bin/ls", "--hook-arg", "fds=/proc/self/fd"])
-        #expect(text(try run(helper, "env")) == "PATH=/usr/bin:/bin\n")
+        #expect(text(try run(helper, "env")) == "PATH=/usr/bin:/bin\nBULKHEAD_PHASE=env\n")
         // 0 /dev/null, 1 and 2 the output pipe, 3 the directory ls is listing.
         #expect(text(try run(helper, "fds")) == "0\n1\n2\n3\n")
     }
@@ -57,6 +58,80 @@ import Testing
             }
         }
         #expect(text(try run(helper, "greet")) == "hi\n")
+    }
+
+    /// `up` and `down` (HookPhase.takesTap) get the tap as their one extra argument, after
+    /// the fixed ones, and in BULKHEAD_TAP; BULKHEAD_VM is the helper's own $BULKHEAD_VM.
+    @Test func tapPhaseGetsTheTapAfterItsFixedArgumentsAndInItsEnvironment() throws {
+        let script = "echo \"args=$*\"; env | grep -v '^PWD=' | sort"
+        let helper = try RunningHelper(
+            "bulkhead-exec",
+            ["--hook", "up=/usr/bin/dash", "--hook-arg", "up=-c", "--hook-arg", "up=\(script)", "--hook-arg", "up=sh",
+             "--hook-arg", "up=fixed", "--hook", "prepare=/usr/bin/true"],
+            environment: ["BULKHEAD_VM=vm-hooks"])
+        let output = text(try run(helper, "up", ["tap0"]))
+        #expect(output == """
+            args=fixed tap0
+            BULKHEAD_PHASE=up
+            BULKHEAD_TAP=tap0
+            BULKHEAD_VM=vm-hooks
+            PATH=/usr/bin:/bin
+
+            """, "\(output)")
+        let refused: [(String, [String], String)] = [
+            ("up", ["tap0", "tap1"], "refused hook \"up\""),
+            ("up", ["-x"], "refused hook \"up\""),
+            ("up", ["../tap"], "refused hook \"up\""),
+            ("down", ["tap0"], "not a declared hook"),
+            ("prepare", ["tap0"], "it takes no extra arguments"),
+        ]
+        for (hook, arguments, reason) in refused {
+            do {
+                let reply = try run(helper, hook, arguments)
+                Issue.record("\(hook) \(arguments) ran: \(reply)")
+            } catch {
+                let message = try #require(refusal(error), "\(hook): \(error)")
+                #expect(message.contains(reason), "\(hook) \(arguments): \(message)")
+            }
+        }
+    }
+
+    /// The server forks its launcher before it confines itself: two processes, each with
+    /// its own filter. Killing the server ends the launcher and a running hook's whole group.
+    @Test func serverAndLauncherAreConfinedApartAndDieTogetherWithTheHook() throws {
+        let marker = "/tmp/bh-exec-group-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { unlink(marker) }
+        let helper = try RunningHelper(
+            "bulkhead-exec",
+            ["--hook", "hang=/usr/bin/dash", "--hook-arg", "hang=-c",
+             "--hook-arg", "hang=sleep 60 & echo $$ $! > \(marker).tmp; mv \(marker).tmp \(marker); wait"])
+        _ = try helper.client!.hello()
+        let children = try String(contentsOfFile: "/proc/\(helper.pid)/task/\(helper.pid)/children", encoding: .utf8)
+            .split(separator: " ").compactMap { Int32($0) }
+        #expect(children.count == 1, "one launcher: \(children)")
+        let launcher = try #require(children.first)
+        for pid in [helper.pid, launcher] {
+            let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+            #expect(status.contains("NoNewPrivs:\t1") && status.contains("Seccomp:\t2"), "\(pid): \(status)")
+            #expect(status.contains("Seccomp_filters:\t1"), "its own filter only, not the other's: \(status)")
+        }
+        // The request blocks while the hook runs: send it, then kill the server mid-hook.
+        let request = ExecRunHookRequest(hook: "hang", arguments: [])
+        _ = try helper.client!.send(command: ExecRunHookRequest.command, body: request.body)
+        let deadline = Date().addingTimeInterval(10)
+        while !FileManager.default.fileExists(atPath: marker) && Date() < deadline { usleep(10_000) }
+        let pids = try String(contentsOfFile: marker, encoding: .utf8).split(separator: " ")
+            .compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        #expect(pids.count == 2)
+        kill(helper.pid, SIGKILL)
+        _ = helper.exitStatus()
+        let gone = Date().addingTimeInterval(5)
+        func alive(_ pid: Int32) -> Bool {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+            return !stat.contains(") Z ")
+        }
+        while ([launcher] + pids).contains(where: alive) && Date() < gone { usleep(10_000) }
+        for pid in [launcher] + pids { #expect(!alive(pid), "pid \(pid) outlived the exec helper") }
     }
 
     @Test func hangingHookIsKilledAtTheTimeLimitAndReportedTimedOut() throws {

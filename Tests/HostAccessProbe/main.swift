@@ -6,7 +6,7 @@
 //   block <ro|rw> <declared path> <requested path> <ro|rw>
 //   net <declared tap> <requested tap> <0|1 vnet header> [pooled]
 //       (pooled: /dev/net/tun opened before confining, as the net helper does as root)
-//   exec <program> [fixed arguments…]
+//   exec <program> [fixed arguments…]   (confined as exec-hook, as the exec helper's launcher)
 //
 // After confining it writes "confined\n" and waits for one line on stdin (so a test can
 // change the world in between), then prints one result line and exits 0 (served),
@@ -91,7 +91,7 @@ case "exec" where arguments.count >= 2:
         say("setup: \(error)")
         exit(1)
     }
-    confine(.exec)
+    confine(.execHook)  // what the exec helper's launcher runs hooks under
     do {
         let result = try hooks.run(name: "hook")
         say("ran \(result.termination) output=\(String(decoding: result.output, as: UTF8.self).debugDescription)")

@@ -156,11 +156,15 @@ extension HostAccessSuite {
             }
         }
 
-        @Test func hookGetsOnlyPathInItsEnvironment() throws {
+        @Test func hookGetsOnlyPathAndItsPhaseAndVMInItsEnvironment() throws {
             setenv("BULKHEAD_TEST_SECRET", "leaked", 1)
             defer { unsetenv("BULKHEAD_TEST_SECRET") }
             let hooks = try DeclaredHooks([HookDeclaration(name: "env", program: "/usr/bin/env")])
-            #expect(text(try hooks.run(name: "env")) == "PATH=/usr/bin:/bin\n")
+            #expect(text(try hooks.run(name: "env")) == "PATH=/usr/bin:/bin\nBULKHEAD_PHASE=env\n")
+            let named = try DeclaredHooks([HookDeclaration(name: "env", program: "/usr/bin/env")], vmName: "vm-1")
+            #expect(text(try named.run(name: "env")) == "PATH=/usr/bin:/bin\nBULKHEAD_PHASE=env\nBULKHEAD_VM=vm-1\n")
+            let forged = try DeclaredHooks([HookDeclaration(name: "env", program: "/usr/bin/env")], vmName: "a\nPATH=/tmp")
+            #expect(text(try forged.run(name: "env")) == "PATH=/usr/bin:/bin\nBULKHEAD_PHASE=env\n", "a bad name is left out")
         }
 
         @Test func hookRunsInItsOwnProcessGroupWithStdinFromDevNull() throws {

@@ -191,6 +191,7 @@ import Testing
         .run(["--hook", "up=relative"], configuration, "--hook up relative: not an absolute path"),
         .run(["--hook", "up=$F/noexec-hook"], configuration, "--hook up=$F/noexec-hook: not executable"),
         .run(["--hook", "bad name=/usr/bin/true"], configuration, "hook names are 1-64 bytes"),
+        .run(["--hook", "ifup=/usr/bin/true"], configuration, "--hook ifup: not a hook phase; one of prepare, up, started, down, stopped"),
         .run(["--hook", "up=/usr/bin/true", "--hook", "up=/usr/bin/false"], configuration, "--hook up: declared twice"),
         .run(["--hook-arg", "down=x"], configuration, "--hook-arg down=x: no hook named down is declared"),
         .run(["--hook", "up=$F/world-writable-hook"], configuration, "--hook up=$F/world-writable-hook: is group- or world-writable"),

@@ -40,12 +40,23 @@ import TestSupport
         }
     }
 
-    @Test func execHelperHoldsNoPrivilegedOrMountOrModuleCall() {
-        let allowed = Set(Role.exec.effectiveAllowList.filter { $0.value.contains { $0.answer == .allow } }.keys)
+    @Test(arguments: [Role.execHook, .execService])
+    func hookLauncherHoldsNoPrivilegedOrMountOrModuleCall(_ role: Role) {
+        let allowed = Set(role.effectiveAllowList.filter { $0.value.contains { $0.answer == .allow } }.keys)
         for group in [SyscallGroup.privileged, .mount, .module, .obsolete, .rawIO, .reboot, .swap, .debug] {
             #expect(allowed.isDisjoint(with: group.syscallNames), "\(group.rawValue): \(allowed.intersection(group.syscallNames))")
         }
         #expect(allowed.contains("execve"))
+    }
+
+    /// The exec server only checks requests and passes them on: it can start, open or signal nothing.
+    @Test func execServerCanNeitherStartNorOpenNorSignalAnything() {
+        let allowed = Set(Role.exec.effectiveAllowList.keys)
+        for call in ["execve", "execveat", "fork", "vfork", "clone", "clone3", "openat", "open", "kill", "ptrace", "socket", "connect"] {
+            #expect(!allowed.contains(call), "\(call)")
+        }
+        #expect(allowed.isSubset(of: Set(Role.execService.effectiveAllowList.keys)), "the unit's filter bounds the server too")
+        #expect(Set(Role.execHook.effectiveAllowList.keys).isSubset(of: Set(Role.execService.effectiveAllowList.keys)))
     }
 
     @Test func jsonListsEverySyscallWithNameNumberAndConditions() throws {

@@ -20,7 +20,9 @@ within it; the victim is the parent, the worker or one helper. Then:
   cgroup directory names the VM.
 A victim that ended before the kill landed (possible only during shutdown) is a "miss": the
 run is repeated with a new moment. The scenario `block-mid-request` starts seven disks and
-kills the block helper while the worker asks for their fds.
+kills the block helper while the worker asks for their fds. The scenario `exec-mid-hook` adds a
+`started` hook that starts a child in its process group and waits, and kills the exec helper
+while that hook runs: the run must end with 69, and no process of the hook's group may be left.
 Exit status 0 when every kill was judged right and nothing was left; 1 otherwise.
 """
 import argparse
@@ -37,6 +39,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bulkhead_host as host  # noqa: E402
 
 VICTIMS = ["parent", "worker", "block", "net", "exec"]
+# The scenarios beyond one kill per victim, and the role each kills.
+ROLE_OF = {"block-mid-request": "block", "exec-mid-hook": "exec"}
 MOMENTS = ["start", "running", "shutdown"]
 HELPERS = ["block", "net", "exec"]
 
@@ -44,15 +48,19 @@ HELPERS = ["block", "net", "exec"]
 class Run:
     """One `bulkhead run`, its output read as it comes, its children noted as they appear."""
 
-    def __init__(self, args, name, tap, disks, sleep_ms):
+    def __init__(self, args, name, tap, disks, sleep_ms, hook_script=None):
         self.name = name
         self.tap = tap
+        self.hook_pgid = None  # exec-mid-hook: the running hook's process group
         argv = [os.path.join(args.bin, "bulkhead"), "run", "--name", name]
         for disk in disks:
             argv += ["--disk", disk]
         if tap:
             argv += ["--net", f"tap={tap}"]
-        argv += ["--hook", "up=/usr/bin/true", "--cmdline", f"banner sleep={sleep_ms} poweroff"]
+        argv += ["--hook", "up=/usr/bin/true"]
+        if hook_script:
+            argv += ["--hook", f"started={hook_script}", "--hook-timeout-ms", "5000"]
+        argv += ["--cmdline", f"banner sleep={sleep_ms} poweroff"]
         self.argv = argv
         self.out = b""
         self.err = b""
@@ -139,6 +147,50 @@ def expected_message(victim, pid):
             f"the {helper} helper (pid {pid}) was killed by signal 9 (SIGKILL) during shutdown"]
 
 
+HOOK_SCRIPT = """#!/bin/sh
+# exec-mid-hook: a `started` hook with a child in its group, waiting for ever; it writes its
+# pid once the child runs.
+sleep 600 &
+echo $$ > {out}/$BULKHEAD_VM.tmp && mv {out}/$BULKHEAD_VM.tmp {out}/$BULKHEAD_VM
+wait
+"""
+
+
+def make_hook_script(scratch):
+    """The exec-mid-hook script (root's, 0755) and the directory its runs write to (1777: a
+    hook runs as the exec helper's account)."""
+    out = f"{scratch}/hook-out"
+    os.makedirs(out, exist_ok=True)
+    os.chmod(out, 0o1777)
+    path = f"{scratch}/started-hook"
+    with open(path, "w") as f:
+        f.write(HOOK_SCRIPT.format(out=out))
+    os.chmod(path, 0o755)
+    return path, out
+
+
+def pgid_of(pid):
+    text = host.read(f"/proc/{pid}/stat")
+    return int(text[text.rfind(")") + 2:].split()[2]) if text else None
+
+
+def group_members(pgid):
+    """Live processes of process group `pgid`; zombies among them (our orphans: this driver is
+    a subreaper) are reaped."""
+    members = []
+    for pid in host.pids():
+        if pgid_of(pid) != pgid:
+            continue
+        if host.alive(pid):
+            members.append(pid)
+        else:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+    return members
+
+
 def attempt(args, rng, victim, moment, calibration, disks, index):
     """One run with one kill. Returns a result dict, or None for a miss (victim already gone)."""
     name = f"storm-{os.getpid()}-{index}"
@@ -151,8 +203,9 @@ def attempt(args, rng, victim, moment, calibration, disks, index):
 
 
 def drive(args, rng, victim, moment, calibration, disks, name, tap):
-    run = Run(args, name, tap, disks, args.sleep_ms)
-    role = "block" if victim == "block-mid-request" else victim
+    mid_hook = victim == "exec-mid-hook"
+    run = Run(args, name, tap, disks, args.sleep_ms, args.hook_script if mid_hook else None)
+    role = ROLE_OF.get(victim, victim)
     timeout = time.monotonic() + args.bound + args.sleep_ms / 1000
 
     def wait_for(condition):
@@ -164,7 +217,14 @@ def drive(args, rng, victim, moment, calibration, disks, name, tap):
 
     # The moment: a random delay from an event of the run, within the phase's span measured
     # by the calibration run.
-    if moment == "start":
+    if mid_hook:
+        marker = f"{args.hook_out}/{name}"
+        wait_for(lambda: os.path.exists(marker) and host.read(marker))
+        text = host.read(marker) or ""
+        if text.strip().isdigit():
+            run.hook_pgid = pgid_of(int(text.strip()))
+        target = run.elapsed() + rng.uniform(0, 0.02)
+    elif moment == "start":
         if not wait_for(lambda: role in run.seen):
             return outcome(args, run, victim, moment, None, "victim never appeared", calibration)
         if victim == "block-mid-request":
@@ -288,7 +348,7 @@ def outcome(args, run, victim, phase, pid, problem, calibration, killed_at=None)
     status = run.proc.returncode
     err = run.err.decode(errors="replace")
     out = run.out.decode(errors="replace")
-    role = "block" if victim == "block-mid-request" else victim
+    role = ROLE_OF.get(victim, victim)
     parent_killed = False
     orphans = {}
     landed = True
@@ -322,6 +382,14 @@ def outcome(args, run, victim, phase, pid, problem, calibration, killed_at=None)
         if bad in err:
             problems.append(f"stderr has {bad!r}")
     left = leftovers_of(run, args, parent_killed)
+    if victim == "exec-mid-hook":
+        if run.hook_pgid is None:
+            problems.append("the started hook never ran")
+        else:
+            deadline = time.monotonic() + 5
+            while group_members(run.hook_pgid) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            left += [f"hook process {host.describe(p)} (group {run.hook_pgid})" for p in group_members(run.hook_pgid)]
     problems += [f"left behind: {item}" for item in left]
     return {
         "victim": victim, "phase": phase, "pid": pid, "status": status, "landed": landed,
@@ -338,6 +406,8 @@ def main():
     parser.add_argument("--per-victim", type=int, default=50, help="kills per victim")
     parser.add_argument("--mid-request", type=int, default=None,
                         help="block-mid-request kills (default: per-victim)")
+    parser.add_argument("--mid-hook", type=int, default=None,
+                        help="exec-mid-hook kills (default: per-victim)")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--victims", default=",".join(VICTIMS))
     parser.add_argument("--sleep-ms", type=int, default=400, help="the guest's sleep step")
@@ -382,6 +452,8 @@ def main():
             sys.exit(f"storm: unknown victim {victim}")
         plan += [(victim, rng.choice(MOMENTS)) for _ in range(args.per_victim)]
     plan += [("block-mid-request", "start")] * (args.per_victim if args.mid_request is None else args.mid_request)
+    plan += [("exec-mid-hook", "running")] * (args.per_victim if args.mid_hook is None else args.mid_hook)
+    args.hook_script, args.hook_out = make_hook_script(scratch)
     rng.shuffle(plan)
 
     results = []
@@ -417,7 +489,7 @@ def main():
 
 def report(results, misses, wall, seed):
     print("\nstorm: kills per victim x moment (exit statuses seen)")
-    victims = sorted({r["victim"] for r in results}, key=lambda v: (VICTIMS + ["block-mid-request"]).index(v))
+    victims = sorted({r["victim"] for r in results}, key=lambda v: (VICTIMS + list(ROLE_OF)).index(v))
     print(f"  {'victim':17} " + " ".join(f"{m:>22}" for m in MOMENTS) + "   total")
     for victim in victims:
         cells = []

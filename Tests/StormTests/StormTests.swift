@@ -20,12 +20,13 @@ import TestSupport
     }
 
     /// 3 SIGKILLs per process (parent, worker, block, net, exec) at random moments, plus 3 of
-    /// the block helper while the worker asks it for seven disks: each run ends promptly, says
+    /// the block helper while the worker asks it for seven disks, plus 3 of the exec helper
+    /// while a `started` hook runs (its process group must go too): each run ends promptly, says
     /// what happened and leaves no process, tap attachment, runtime entry, socket or cgroup.
     @Test func shortenedFaultStormLeavesNothingAndSaysWhatHappened() throws {
         let seed = ProcessInfo.processInfo.environment["BULKHEAD_STORM_SEED"] ?? String(UInt32.random(in: 0...UInt32.max))
         let (status, output) = try Self.drive("storm.py", [
-"--per-victim", "3", "--mid-request", "3", "--seed", seed])
+"--per-victim", "3", "--mid-request", "3", "--mid-hook", "3", "--seed", seed])
         #expect(status == 0, "storm seed \(seed):\n\(output)")
         #expect(output.contains("storm: PASS"), "\(output)")
         #expect(output.contains("kills 18, failed 0"), "\(output)")

@@ -49,7 +49,7 @@ import Testing
         #expect(run.errors.contains("vcpu0: the guest triple-faulted (KVM_EXIT_SHUTDOWN)"))
     }
 
-    @Test func statusFDCarriesReadyAndThePoweroffStatus() throws {
+    @Test func statusFDCarriesReadyStartedAndThePoweroffStatus() throws {
         var status: [Int32] = [0, 0]
         try #require(pipe(&status) == 0)
         for fd in status { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
@@ -59,7 +59,7 @@ import Testing
         let n = read(status[0], &buffer, buffer.count)
         close(status[0])
         #expect(run.ending == .exited(0))
-        #expect(String(decoding: buffer.prefix(max(0, n)), as: UTF8.self) == "ready\npoweroff 0\n")
+        #expect(String(decoding: buffer.prefix(max(0, n)), as: UTF8.self) == "ready\nstarted\npoweroff 0\n")
     }
 
     @Test func workerEndsTheVMWhenTheParentHangsUp() throws {

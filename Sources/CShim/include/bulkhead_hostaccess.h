@@ -70,14 +70,18 @@ int bh_iff_tap(void);
 int bh_iff_no_pi(void);
 int bh_iff_vnet_hdr(void);
 
-/// fork(); in the child only: setpgid(0, 0), parent-death signal SIGKILL, every signal
-/// back to SIG_DFL and unblocked, stdin from `stdin_fd`, stdout and stderr to `output_fd`,
-/// `report_fd` (a CLOEXEC pipe) kept at 3 as CLOEXEC, close_range(4, ~0U) and
-/// execve(path, argv, envp). If execve fails, the child writes its errno (4 bytes) to the
-/// report pipe and _exit(127)s. The parent also calls setpgid(pid, pid), so the group
-/// exists when this returns. Returns the child's pid or -errno.
+/// fork(); the child L leads a new process group (setpgid(0, 0)) and forks the hook H into
+/// it. H: parent-death signal SIGKILL, every signal back to SIG_DFL and unblocked, stdin
+/// from `stdin_fd`, stdout and stderr to `output_fd`, `report_fd` (a CLOEXEC pipe) kept at 3
+/// as CLOEXEC, close_range(4, ~0U) and execve(path, argv, envp); if execve fails, H writes
+/// its errno (4 bytes) to the report pipe and _exit(127)s. L keeps only `watch_fd` (the
+/// read end of a pipe whose write end `watch_write_fd` only the caller keeps) and waits: when
+/// H ends, L ends the same way (its exit status, or the same signal); when the pipe hangs up
+/// (the caller died, even by SIGKILL) L SIGKILLs the whole group, itself included, so no
+/// process of a hook outlives the launcher. The caller also calls setpgid(pid, pid), so the
+/// group exists when this returns. Returns L's pid (the group's id) or -errno.
 int bh_spawn_in_own_group(const char *path, char *const argv[], char *const envp[],
-                          int stdin_fd, int output_fd, int report_fd);
+                          int stdin_fd, int output_fd, int report_fd, int watch_fd, int watch_write_fd);
 /// pipe2(fds, O_CLOEXEC) (pipe2 is a _GNU_SOURCE declaration). Returns 0 or -errno.
 int bh_pipe_cloexec(int fds[2]);
 /// pidfd_open(pid, 0): becomes readable when the process exits. Returns the fd or -errno.
