@@ -73,9 +73,10 @@ public struct ProfileCoverage: Sendable {
     /// Whether the coverage run must show the rule needed: an allow rule of an explicit
     /// profile. A refusal (`.fail`) narrows what would otherwise be allowed or killed; a
     /// profile built from groups (exec's hook programs) declares a breadth for programs the
-    /// project does not write. Both are reported, never failed.
+    /// project does not write, and so does one that includes such a profile (exec-service,
+    /// the exec unit's union of server and launcher). Both are reported, never failed.
     public static func mustBeExercised(_ rule: SyscallRule, in role: Role) -> Bool {
-        rule.answer == .allow && role.profile.groups.isEmpty
+        rule.answer == .allow && ([role.profile] + bases(of: role.profile)).allSatisfy(\.groups.isEmpty)
     }
 
     /// Rules nothing exercised that declare no unexercised path: each is a rule to remove.

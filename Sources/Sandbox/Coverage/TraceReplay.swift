@@ -30,6 +30,7 @@ public enum TraceReplay {
                     state.executable = call.text.map { String($0.split(separator: "/").last ?? "") }
                     state.name = String((state.executable ?? "").prefix(15))
                     state.isMainThread = true
+                    state.isForkedChild = false
                 case "prctl" where call.arguments[0] == KernelConstant.prSetName:
                     state.name = call.text ?? state.name
                 case "seccomp" where call.arguments[0] == KernelConstant.seccompSetModeFilter:
@@ -38,6 +39,7 @@ public enum TraceReplay {
                     if let child = call.spawnedChild, parsed[child] != nil {
                         var inherited = state
                         inherited.isMainThread = !call.createsThread
+                        if !call.createsThread { inherited.isForkedChild = true }
                         replay(child, inherited)
                     }
                 }
@@ -55,10 +57,13 @@ private struct ThreadState {
     var name = ""
     var layers: [Role] = []
     var isMainThread = true
+    /// A process forked from the executable it runs, not exec'd (the exec helper's launcher).
+    var isForkedChild = false
 
     /// Which role a filter this thread loads belongs to: the process's role for its first
     /// filter; in the worker a stacked one is the thread's role by name, and on the main
-    /// thread (which keeps its name) control's (Sources/Worker/main.swift).
+    /// thread (which keeps its name) control's (Sources/Worker/main.swift). The exec helper's
+    /// launcher is the process it forks before it confines itself (Helpers/exec/HookLauncher.swift).
     func filterRole(parent: Role) -> Role? {
         let process: Role? =
             switch executable {
@@ -66,7 +71,7 @@ private struct ThreadState {
             case "bulkhead-worker": .workerBase
             case "bulkhead-block": .block
             case "bulkhead-net": .net
-            case "bulkhead-exec": .exec
+            case "bulkhead-exec": isForkedChild ? .execHook : .exec
             default: nil
             }
         guard !layers.isEmpty, process == .workerBase else { return process }
