@@ -7,8 +7,9 @@ BIN := .build/debug
 # systemd for systemd-analyze (tests compare our syscall groups and units with it), iproute2
 # for the tap tests, gcc for the test guest, python3 for test fixtures (Debian kernel
 # unpacking, a UDP sender inside a test network namespace), strace for the profile coverage
-# run (it traces every thread of a VM with the arguments the rules check).
-PACKAGES := libseccomp-dev libsystemd-dev pkg-config systemd iproute2 gcc python3 strace
+# run (it traces every thread of a VM with the arguments the rules check), tmux for the console
+# tests in a real terminal.
+PACKAGES := libseccomp-dev libsystemd-dev pkg-config systemd iproute2 gcc python3 strace tmux
 
 .PHONY: deps build run test bench storm load clean fuzz-build fuzz fuzz-smoke profile-coverage
 

@@ -1,6 +1,6 @@
 /* Bulkhead's test guest: runs the steps of its command line in order, in ring 3, and
  * powers off through PORT_POWEROFF. Freestanding: no libc, no interrupts, no ring-0 code.
- * Steps: banner, cpus, sleep=MS, exits=N, escape=SYSCALL[,ARG...][@io], poweroff,
+ * Steps: banner, cpus, sleep=MS, exits=N, echo=LINES[,SECONDS], escape=SYSCALL[,ARG...][@io], poweroff,
  * cpuid=LEAF[,SUBLEAF] (prints what the VMM's CPUID table says), and triple-fault (an
  * exception with no IDT: tests the VMM's error path).
  * An escape ARG is a number (decimal, 0x-hex, negative), $N (the result of the Nth escape
@@ -360,6 +360,52 @@ static void step_escape(struct word spec) {
     escape_steps++;
 }
 
+/* echo=LINES[,SECONDS]: the console input path. Prints `echo: ready for LINES lines`, then
+ * reads LINES lines from the UART by polling LSR.DR and RBR (ring 3, no interrupts), each
+ * ended by CR, LF or CR LF, and prints each back as `echo: LINE`, control bytes as ^X. A
+ * line longer than LINE_MAX is printed in pieces, each counting as a line. SECONDS bounds
+ * the wait for each line: then `error: echo: no input within SECONDS s`, status 1. */
+#define LINE_MAX 200
+static int getc_until(uint64_t deadline) {
+    while (!(inb(PORT_UART + 5) & 0x01)) {  /* LSR.DR */
+        if (deadline && rdtsc() > deadline) return -1;
+        pause();
+    }
+    return inb(PORT_UART);
+}
+static void put_visible(char c) {
+    if ((uint8_t)c < 0x20 || c == 0x7f) { putc('^'); putc(c == 0x7f ? '?' : (char)(c + 0x40)); }
+    else putc(c);
+}
+static void step_echo(int64_t lines, int64_t seconds) {
+    char line[LINE_MAX];
+    int after_cr = 0;
+    puts("echo: ready for ");
+    putu((uint64_t)lines);
+    puts(lines == 1 ? " line\n" : " lines\n");
+    for (int64_t i = 0; i < lines; i++) {
+        uint64_t deadline = seconds ? rdtsc() + boot->tsc_khz * 1000 * (uint64_t)seconds : 0;
+        uint32_t n = 0;
+        for (;;) {
+            int c = getc_until(deadline);
+            if (c < 0) {
+                puts("error: echo: no input within ");
+                putu((uint64_t)seconds);
+                puts(" s\n");
+                poweroff(1);
+            }
+            if (c == '\n' && after_cr) { after_cr = 0; continue; }  /* the LF of CR LF */
+            after_cr = c == '\r';
+            if (c == '\r' || c == '\n') break;
+            line[n++] = (char)c;
+            if (n == LINE_MAX) break;
+        }
+        puts("echo: ");
+        for (uint32_t j = 0; j < n; j++) put_visible(line[j]);
+        putc('\n');
+    }
+}
+
 static void run_step(struct word step) {
     struct word value;
     int has_value = split(&step, '=', &value);
@@ -381,6 +427,13 @@ static void run_step(struct word step) {
     } else if (has_value && equals(step, "exits")) {
         if (!number(value, &n) || n < 0 || n > 100000000) fail("malformed exits", value);
         step_exits(n);
+    } else if (has_value && equals(step, "echo")) {
+        struct word limit;
+        int64_t seconds = 0;
+        int has_limit = split(&value, ',', &limit);
+        if (!number(value, &n) || n < 1 || n > 1000000 || (has_limit && (!number(limit, &seconds) || seconds < 1 || seconds > 86400)))
+            fail("malformed echo", value);
+        step_echo(n, seconds);
     } else if (has_value && equals(step, "escape")) step_escape(value);
     else if (has_value && virtio_step(step, value)) {}
     else if (has_value && net_step(step, value)) {}

@@ -11,7 +11,7 @@
 #define IMAGE_ADDR 0x100000UL        /* where the flat image is loaded; its entry point */
 #define MAX_CPUS 32                  /* one 16 KiB stack each in .bss */
 
-#define PORT_UART 0x3f8       /* 16550: THR (write), LSR at +5 */
+#define PORT_UART 0x3f8       /* 16550: THR (write), RBR (read), LSR at +5 */
 #define PORT_POWEROFF 0x501   /* outb status: the guest powers off (isa-debug-exit style) */
 #define PORT_PARK 0x502       /* outb: this vCPU has nothing more to do */
 #define PORT_NULL 0x503       /* outb: an exit that does nothing (exits=N) */

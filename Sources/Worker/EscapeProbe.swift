@@ -1,12 +1,14 @@
 import CShim
 import Devices
+import Glibc
 import KVM
 
 /// The deliberately insecure escape-probe device (`--device escape-probe`): the guest writes
 /// the guest-physical address of a `struct escape_request` (Guest/layout.h) to port 0x510,
 /// and the vCPU thread handling that exit performs the syscall exactly as given; to port
 /// 0x511, and the io thread performs it. This is what a guest that broke the device model
-/// could do, so the tests prove through it that each thread's filter holds. Pointer
+/// could do, so the tests prove through it that each thread's filter holds. The io thread
+/// learns of a request through `wakeFD` (an eventfd it polls beside the console input). Pointer
 /// arguments (a path, a sockaddr) are checked and translated by `EscapeRequest`.
 final class EscapeProbe: @unchecked Sendable {
     // Sendable: the hand-over slot is only touched under `monitor`.
@@ -14,8 +16,15 @@ final class EscapeProbe: @unchecked Sendable {
     private let monitor = Monitor()
     private var pending: UnsafeMutableRawPointer?
     private var answered = false
+    /// eventfd: the vCPU thread writes it to hand a request to the io thread.
+    let wakeFD: Int32
 
-    init(memory: GuestMemory) { self.memory = memory }
+    init(memory: GuestMemory) throws(WorkerError) {
+        self.memory = memory
+        let fd = bh_eventfd_cloexec(0)
+        guard fd >= 0 else { throw .system(call: "eventfd", errno: -fd) }
+        wakeFD = fd
+    }
 
     /// The request block at guest address `address`, or nil when it is not inside guest memory.
     func request(at address: UInt32) -> UnsafeMutableRawPointer? {
@@ -35,29 +44,27 @@ final class EscapeProbe: @unchecked Sendable {
         }
     }
 
-    /// vCPU side of `@io`: hands the request to the io thread and waits for its answer.
+    /// vCPU side of `@io`: hands the request to the io thread, wakes it and waits for its answer.
     func performOnIOThread(_ request: UnsafeMutableRawPointer) {
         monitor.withLock {
             pending = request
             answered = false
-            monitor.broadcast()
-            monitor.wait { answered }
         }
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+        monitor.withLock { monitor.wait { answered } }
     }
 
-    /// io-thread side: waits for a request, performs it, answers. Never returns.
-    func serveIOThread() -> Never {
-        while true {
-            let request = monitor.withLock {
-                monitor.wait { pending != nil }
-                return pending!
-            }
-            perform(request)
-            monitor.withLock {
-                pending = nil
-                answered = true
-                monitor.broadcast()
-            }
+    /// io-thread side, when `wakeFD` is readable: performs the waiting request and answers.
+    func serveIOThread() {
+        var value: UInt64 = 0
+        _ = read(wakeFD, &value, 8)
+        guard let request = monitor.withLock({ pending }) else { return }
+        perform(request)
+        monitor.withLock {
+            pending = nil
+            answered = true
+            monitor.broadcast()
         }
     }
 }

@@ -13,7 +13,8 @@ struct Machine {
     let memory: GuestMemory
     let vcpus: [VCPU]
     let tscKHz: UInt64
-    /// irqfd for the UART's IRQ 4: the vCPU thread interrupts the guest with a write(2).
+    /// irqfd for the UART's IRQ 4: a vCPU thread (THR empty) or the io thread (received data)
+    /// interrupts the guest with a write(2).
     let serialInterrupt: FileDescriptor
     /// virtio-mmio devices in the DeviceWindow; their queue work runs on the io thread.
     let virtio: VirtioDevices

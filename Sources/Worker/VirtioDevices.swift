@@ -143,38 +143,35 @@ final class VirtioDevices: @unchecked Sendable {
         return (transports[Int(index)], (address - DeviceWindow.base) % VirtioMMIO.size)
     }
 
-    /// The io thread's loop: sleep in ppoll on the ioeventfds (and the taps of net devices
-    /// whose guest has receive buffers), drain what fired, process that device's queues.
-    /// Only ppoll, read, write, readv/writev, preadv/pwritev and fdatasync.
-    /// `onError` ends the VM (a VMM fault); `onWarning` only reports.
-    func serve(onError: (String) -> Void, onWarning: (String) -> Void) -> Never {
+    /// What the io thread polls for these devices: each ioeventfd, then each transport's tap
+    /// (fd -1, ignored, for a disk; events 0 until the guest has receive buffers).
+    func pollEntries() -> [pollfd] {
+        notifyFDs.map { pollfd(fd: $0.rawValue, events: Int16(POLLIN), revents: 0) }
+            + nets.map { pollfd(fd: $0?.tap.rawValue ?? -1, events: 0, revents: 0) }
+    }
+
+    /// After ppoll (IOThreadLoop), with `pollEntries()` at the start of `fds`: drain what
+    /// fired, process that device's queues. Only read, write, readv/writev, preadv/pwritev
+    /// and fdatasync. `onWarning` only reports.
+    func service(_ fds: inout [pollfd], onWarning: (String) -> Void) {
         let count = notifyFDs.count
-        var fds = notifyFDs.map { pollfd(fd: $0.rawValue, events: Int16(POLLIN), revents: 0) }
-        fds += nets.map { pollfd(fd: $0?.tap.rawValue ?? -1, events: 0, revents: 0) }  // fd -1: ignored
-        while true {
-            let n = bh_ppoll_forever(&fds, UInt(fds.count))
-            if n < 0 {
-                if n != -EINTR { onError("io: ppoll failed: errno \(-n)") }  // no strerror: it may load a message catalog
-                continue
+        for i in 0..<count {
+            if fds[count + i].revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 {
+                // The tap went away (deleted on the host): stop polling it, or ppoll
+                // would return at once forever. The guest's frames are dropped from now.
+                onWarning("bulkhead-worker: io: tap fd \(fds[count + i].fd) failed; virtio-net slot \(i) no longer receives")
+                fds[count + i].fd = -1
             }
-            for i in 0..<count {
-                if fds[count + i].revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 {
-                    // The tap went away (deleted on the host): stop polling it, or ppoll
-                    // would return at once forever. The guest's frames are dropped from now.
-                    onWarning("bulkhead-worker: io: tap fd \(fds[count + i].fd) failed; virtio-net slot \(i) no longer receives")
-                    fds[count + i].fd = -1
-                }
-                let notified = fds[i].revents & Int16(POLLIN) != 0
-                let frames = fds[count + i].revents & Int16(POLLIN) != 0
-                guard notified || frames else { continue }
-                if notified {
-                    var value: UInt64 = 0
-                    _ = read(fds[i].fd, &value, 8)
-                }
-                transports[i].processQueues()
-                // Poll the tap only while the guest has buffers for what arrives there.
-                if let net = nets[i] { fds[count + i].events = net.device.wantsFrames ? Int16(POLLIN) : 0 }
+            let notified = fds[i].revents & Int16(POLLIN) != 0
+            let frames = fds[count + i].revents & Int16(POLLIN) != 0
+            guard notified || frames else { continue }
+            if notified {
+                var value: UInt64 = 0
+                _ = read(fds[i].fd, &value, 8)
             }
+            transports[i].processQueues()
+            // Poll the tap only while the guest has buffers for what arrives there.
+            if let net = nets[i] { fds[count + i].events = net.device.wantsFrames ? Int16(POLLIN) : 0 }
         }
     }
 }

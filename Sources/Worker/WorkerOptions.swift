@@ -6,8 +6,8 @@ import Vocabulary
 
 /// The worker's command line: fds it inherited (by number) and the VM to build.
 ///
-///     bulkhead-worker --kvm-fd FD [--console-fd FD|none] [--report-fd FD] [--status-fd FD]
-///                     [--memory MIB] [--cpus N] [--cmdline "STEP ..."]
+///     bulkhead-worker --kvm-fd FD [--console-fd FD|none] [--console-input-fd FD]
+///                     [--report-fd FD] [--status-fd FD] [--memory MIB] [--cpus N] [--cmdline "STEP ..."]
 ///                     [--seccomp kill|trap|log|none] [--device escape-probe]
 ///                     [--kernel-fd FD [--initrd-fd FD] [--append "..."]]
 ///                     [--block-socket-fd FD --kernel PATH [--initrd PATH] [--append "..."]]
@@ -24,6 +24,9 @@ struct WorkerOptions {
     var kvmFD = FileDescriptor(rawValue: -1)
     /// Where the guest's UART output goes (default 1); nil discards it.
     var consoleFD: FileDescriptor? = .standardOutput
+    /// What the guest reads from the UART (the read end of the parent's pipe); nil: no input.
+    /// The io thread reads it (ConsoleReceiver), never more than the receive FIFO has room for.
+    var consoleInputFD: FileDescriptor?
     /// Where errors and the trap-mode forbidden-call line go (default 2).
     var reportFD = FileDescriptor.standardError
     /// Optional: one line `ready` once every thread is confined, `started` once a vCPU's first
@@ -56,8 +59,8 @@ struct WorkerOptions {
     var tapNames: [(name: String, mac: String?)] = []
 
     static let usage = """
-        usage: bulkhead-worker --kvm-fd FD [--console-fd FD|none] [--report-fd FD] [--status-fd FD]
-                               [--memory MIB] [--cpus N] [--cmdline "STEP ..."]
+        usage: bulkhead-worker --kvm-fd FD [--console-fd FD|none] [--console-input-fd FD]
+                               [--report-fd FD] [--status-fd FD] [--memory MIB] [--cpus N] [--cmdline "STEP ..."]
                                [--seccomp kill|trap|log|none] [--device escape-probe]
                                [--kernel-fd FD [--initrd-fd FD] [--append "..."]]
                                [--block-socket-fd FD --kernel PATH [--initrd PATH] [--append "..."]]
@@ -89,6 +92,7 @@ struct WorkerOptions {
             case "--console-fd":
                 if rest.first == "none" { _ = rest.popFirst(); consoleFD = nil }
                 else { consoleFD = try descriptor(flag) }
+            case "--console-input-fd": consoleInputFD = try descriptor(flag)
             case "--report-fd": reportFD = try descriptor(flag)
             case "--status-fd": statusFD = try descriptor(flag)
             case "--memory": memoryMiB = try number(flag, VMLimits.memoryMiB)
@@ -136,7 +140,7 @@ struct WorkerOptions {
             }
         }
         guard kvmFD.rawValue >= 0 else { throw .usage("--kvm-fd is required\n\(Self.usage)") }
-        // The io thread serves either the probe's @io requests or the virtio queues.
+        // A probe run tests the filters, not devices: the probe comes without virtio devices.
         guard diskPaths.isEmpty || blockSocketFD != nil else { throw .usage("--disk needs --block-socket-fd") }
         guard tapNames.isEmpty || netSocketFD != nil else { throw .usage("--tap needs --net-socket-fd") }
         guard !escapeProbe || (disks.isEmpty && taps.isEmpty && diskPaths.isEmpty && tapNames.isEmpty) else { throw .usage("--device escape-probe excludes virtio devices") }

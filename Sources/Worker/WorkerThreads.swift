@@ -22,6 +22,8 @@ struct WorkerThreads {
     /// One per vCPU, by index (WorkerMetrics).
     let exitCounters: [VCPUCounters]
     let restart: VMRestart
+    /// The console input (`--console-input-fd`): read on the io thread into the UART.
+    let console: ConsoleReceiver?
 
     private func confine(_ name: String, as role: Role) -> Bool {
         do {
@@ -108,12 +110,12 @@ struct WorkerThreads {
         }
     }
 
-    /// `io`: virtqueue work woken by ioeventfds, or the escape probe's `@io` requests.
+    /// `io`: virtqueue work woken by ioeventfds, console input into the UART, and the escape
+    /// probe's `@io` requests.
     func io() {
         guard confine("io", as: .io) else { state.parkForever() }
-        if !virtio.isEmpty { virtio.serve(onError: state.fail, onWarning: state.report) }
-        if let escapeProbe { escapeProbe.serveIOThread() }
-        state.parkForever()
+        if virtio.isEmpty && console == nil && escapeProbe == nil { state.parkForever() }
+        IOThreadLoop.run(virtio: virtio, console: console, escapeProbe: escapeProbe, onError: state.fail, onWarning: state.report)
     }
 
     /// `control`: waits until every thread is confined, tells the parent (`ready`), says

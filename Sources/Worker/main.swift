@@ -33,16 +33,26 @@ func runWorker() throws(WorkerError) -> Never {
     // The pause kick (PauseGate): an empty handler, so a signalled KVM_RUN returns EINTR.
     let kick = bh_install_kick_handler()
     guard kick == 0 else { throw .system(call: "sigaction(SIGUSR1)", errno: -kick) }
+    // The UART's receiver is fed on the io thread; the vCPU that empties it wakes that thread.
+    var drainedFD: Int32?
+    if options.consoleInputFD != nil { drainedFD = try ConsoleReceiver.makeDrainedFD() }
+    let serial = SerialPort(
+        consoleFD: options.consoleFD, interrupt: IRQEventFD(fd: machine.serialInterrupt),
+        drained: drainedFD.map { IRQEventFD(fd: FileDescriptor(rawValue: $0)) })
+    var console: ConsoleReceiver?
+    if let inputFD = options.consoleInputFD, let drainedFD {
+        console = try ConsoleReceiver(inputFD: inputFD.rawValue, drainedFD: drainedFD, serial: serial)
+    }
     let threads = WorkerThreads(
-        state: state,
-        serial: SerialPort(consoleFD: options.consoleFD, interrupt: IRQEventFD(fd: machine.serialInterrupt)),
-        escapeProbe: options.escapeProbe ? EscapeProbe(memory: machine.memory) : nil, memory: machine.memory,
+        state: state, serial: serial,
+        escapeProbe: options.escapeProbe ? try EscapeProbe(memory: machine.memory) : nil, memory: machine.memory,
         mode: options.seccomp, statusFD: options.statusFD,
         runsTestGuest: options.kernelFD == nil, virtio: machine.virtio, gate: PauseGate(vcpus: machine.vcpus),
         exitCounters: machine.vcpus.map { _ in VCPUCounters() },
         restart: VMRestart(
             vcpus: machine.vcpus, initialRegisters: machine.initialRegisters, initialLowMemory: machine.initialLowMemory,
-            memory: machine.memory, virtio: machine.virtio))
+            memory: machine.memory, virtio: machine.virtio),
+        console: console)
 
     try WorkerDefense.apply(options)  // namespaces, uid, limits (DESIGN.md §7)
 

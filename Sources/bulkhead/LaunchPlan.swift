@@ -32,6 +32,8 @@ struct LaunchPlan {
         static let console: Int32 = 6
         static let blockSocket: Int32 = 7
         static let netSocket: Int32 = 8
+        /// The read end of the console input pipe (ConsoleInput), when stdin gives input.
+        static let consoleInput: Int32 = 9
     }
 
     let configuration: RunConfiguration
@@ -42,6 +44,8 @@ struct LaunchPlan {
     /// Each spawned executable, opened and (as root) checked by TrustedExecutable: the file
     /// that runs, by its path. The parent keeps them (O_PATH, close-on-exec) until it spawns.
     let programs: [String: FileDescriptor]
+    /// What the guest's UART reads: the run's stdin as ConsoleInput relays it; nil without input.
+    let consoleInput: ConsoleInput.Source?
     /// BULKHEAD_RUN_AS per child name, set by `bulkhead run` as root (RunDefense).
     var identities: [String: String] = [:]
     /// The VM's name (`--name`, default vm-PID): BULKHEAD_VM in each child's environment and
@@ -83,6 +87,16 @@ struct LaunchPlan {
         case .file(let path):
             arguments += ["--console-fd", "\(WorkerFD.console)"]
             resources.append("console \(path) (opened by the parent)")
+        }
+        consoleInput = ConsoleInput.Source.standardInput()
+        switch consoleInput {
+        case .terminal?:
+            arguments += ["--console-input-fd", "\(WorkerFD.consoleInput)"]
+            resources.append("console input from the terminal (raw mode; Ctrl-] q quits; a pipe from the parent)")
+        case .stream?:
+            arguments += ["--console-input-fd", "\(WorkerFD.consoleInput)"]
+            resources.append("console input from stdin (a pipe from the parent)")
+        case nil: break
         }
         arguments += [
             "--memory", "\(configuration.memoryMiB)", "--cpus", "\(configuration.cpus)", "--seccomp", configuration.seccomp.rawValue,

@@ -16,8 +16,9 @@ struct RunCommand: ParsableCommand {
             Exit status: 0 the guest powered off cleanly; the guest's own failure status;
             64 usage; 65 bad configuration or policy refusal (nothing started); 69 a helper
             failed; 70 the worker failed; 71 the parent could not start the VM; 77 a prepare
-            or up hook failed; 129/130/143
-            stopped by SIGHUP/SIGINT/SIGTERM; 159 a forbidden call (report on stderr).
+            or up hook failed; 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM (143 also for Ctrl-] q
+            on the console); 159 a forbidden call (report on stderr). Console input: stdin (a
+            terminal in raw mode, a pipe or a file) reaches the guest's UART.
             """)
 
     @OptionGroup var options: RunOptions
@@ -25,6 +26,9 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         // Nothing inherited beyond stdio reaches the helpers, the worker or the sealed parent.
         _ = bh_close_from(3)
+        // A closed stdin becomes /dev/null, so no file opened later lands on fd 0 and is taken
+        // for console input (ConsoleInput.Source).
+        if fcntl(0, F_GETFD) < 0 { _ = open("/dev/null", O_RDONLY) }
         var plan: LaunchPlan
         let defense: RunDefense
         let controlSettings: ControlSettings
@@ -74,10 +78,18 @@ struct RunCommand: ParsableCommand {
         if audit == nil && plan.configuration.seccomp == .kill {
             StandardError.line("warning: cannot read /dev/kmsg; a forbidden call will be reported as unknown")
         }
+        // The console input pipe, and raw mode on a terminal: restored on every way out below.
+        let console: ConsoleInput?
+        do { console = try plan.consoleInput.map { try ConsoleInput(source: $0) } } catch {
+            StandardError.line("\(error)")
+            Self.removeCgroupAndRegistration(cgroup, defense.registration)
+            Glibc.exit(ExitStatus.systemError)
+        }
         var vm: LaunchedVM
         do {
-            vm = try LaunchedVM.start(plan, in: cgroup)
+            vm = try LaunchedVM.start(plan, in: cgroup, consoleInput: console)
         } catch {
+            console?.restoreTerminal()
             StandardError.line("\(error)")
             Self.removeCgroupAndRegistration(cgroup, defense.registration)
             Glibc.exit((error as? LaunchError)?.exitStatus ?? ExitStatus.systemError)
@@ -103,12 +115,14 @@ struct RunCommand: ParsableCommand {
                 cgroup?.canKill == true ? .cgroupKill : .signals(keepingCapKill: defense.changesIdentities)
             try ParentSeal.seal(mode: plan.configuration.seccomp, ending: ending)
         } catch {
+            console?.restoreTerminal()
             StandardError.line("\(error)")
             vm.killAll()
             Self.removeCgroupAndRegistration(cgroup, defense.registration)
             _exit(ExitStatus.systemError)
         }
         let status = Supervisor(vm: vm, signalFD: signalFD, audit: audit, control: control).run()
+        console?.restoreTerminal()
         Self.removeCgroupAndRegistration(cgroup, defense.registration)
         _exit(status)
     }

@@ -52,6 +52,8 @@ final class Supervisor {
         case controlStop
         /// An `up` hook failed (HookPhases).
         case hookFailed(String)
+        /// The console's escape sequence (ConsoleEscape): stopped as SIGTERM stops the VM.
+        case consoleQuit
     }
 
     init(vm: LaunchedVM, signalFD: Int32, audit: consuming KernelAuditLog?, control: ControlServer? = nil) {
@@ -82,6 +84,7 @@ final class Supervisor {
             for fd in vm.helperErrorFDs where fd >= 0 { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
             let hookFD = vm.hooks?.pollFD ?? -1
             if hookFD >= 0 { fds.append(pollfd(fd: hookFD, events: Int16(POLLIN), revents: 0)) }
+            if let console = vm.consoleInput { fds += console.pollEntries() }
             let controlStart = fds.count
             if let control { fds += control.pollFDs }
             let n = bh_ppoll_ms(&fds, UInt(fds.count), control?.pollTimeoutMilliseconds ?? -1)
@@ -91,6 +94,10 @@ final class Supervisor {
                 if entry.fd == vm.statusFD { readStatus() }
                 if let index = vm.helperErrorFDs.firstIndex(of: entry.fd) { readHelperErrors(index) }
                 if entry.fd == hookFD, let failure = vm.hooks?.replyReady() { return .hookFailed(failure) }
+            }
+            if let console = vm.consoleInput {
+                console.serve(fds)
+                if console.quitRequested { return .consoleQuit }
             }
             if flooded { return .flooded }
             if let control {
@@ -328,6 +335,9 @@ final class Supervisor {
         case .hookFailed(let why):
             StandardError.line("the VM was ended: \(why)")
             return ExitStatus.hookFailed
+        case .consoleQuit:
+            StandardError.line("Ctrl-] q on the console: the VM was stopped")
+            return ExitStatus.interrupted(by: SIGTERM)
         case .workerEnded(let worker, let ending):
             switch ending {
             case .exited(ForbiddenCallReport.exitStatus):

@@ -36,4 +36,32 @@ int bh_signalfd_read(int fd);
 
 /// ppoll(fds, count, timeout) with timeout_ms < 0 meaning forever. Returns ppoll's result or -errno.
 int bh_ppoll_ms(struct pollfd *fds, unsigned long count, long timeout_ms);
+
+// The console's terminal mode (Sources/bulkhead/TerminalMode.swift, Sources/CShim/terminal.c):
+// the kernel's struct termios through ioctl(TCGETS/TCSETS) directly.
+/// The kernel's struct termios (asm-generic/termbits.h: four flag words, c_line, 19 c_cc).
+struct bh_terminal_mode {
+    unsigned int iflag, oflag, cflag, lflag;
+    unsigned char line;
+    unsigned char cc[19];
+};
+
+/// ioctl(fd, TCGETS, mode). Returns 0 or -errno (-ENOTTY for anything but a terminal).
+int bh_terminal_get(int fd, struct bh_terminal_mode *mode);
+/// ioctl(fd, TCSETS, mode): applies at once, nothing flushed. Returns 0 or -errno.
+int bh_terminal_set(int fd, const struct bh_terminal_mode *mode);
+/// `mode` made raw as cfmakeraw does (no echo, no line editing, no signals from keys, no
+/// input translation, 8 bits, a read returns each byte), except that OPOST stays as it was:
+/// the guest's "\n" still starts a new line, as QEMU's stdio console keeps it.
+void bh_terminal_make_raw(struct bh_terminal_mode *mode);
+/// 1 when `fd` is a terminal whose foreground process group is ours (tcgetpgrp == getpgrp):
+/// a background `bulkhead run` must not change the terminal or read it (SIGTTOU/SIGTTIN).
+int bh_terminal_is_foreground(int fd);
+/// Forks the terminal keeper: a child that holds `saved`, waits until the pipe whose write
+/// end it returns in `*write_end` (O_CLOEXEC) reaches end of file — the parent closed it, or
+/// the parent ended in any way, SIGKILL included — then sets `saved` on fd 0 and exits 0. It
+/// keeps only fd 0 and the pipe, ignores SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGTTOU (it may
+/// restore after the shell took the terminal back), and makes only those syscalls. Returns
+/// its pid or -errno.
+int bh_terminal_keeper(const struct bh_terminal_mode *saved, int *write_end);
 #endif

@@ -16,13 +16,13 @@ extension Profile {
         name: "parent",
         summary: "the supervisor after sealing: wait, report, end the VM through its cgroup, clean up",
         rules: [
-            .allow("ppoll", because: "wait on the signalfd (SIGCHLD, SIGINT, SIGTERM), the status socket, the report pipe and the control socket"),
-            .allow("read", because: "signals from the signalfd, the worker's status and reports, /dev/kmsg"),
-            .allow("write", because: "`stop`, `pause` and `resume` to the worker, \"1\" to cgroup.kill, report lines to stderr"),
+            .allow("ppoll", because: "wait on the signalfd (SIGCHLD, SIGINT, SIGTERM), the status socket, the report pipe, the control socket and the console input (stdin, the pipe to the worker)"),
+            .allow("read", because: "signals from the signalfd, the worker's status and reports, /dev/kmsg, console input on stdin"),
+            .allow("write", because: "`stop`, `pause` and `resume` to the worker, \"1\" to cgroup.kill, report lines to stderr, console input into the pipe to the worker"),
             .allow("recvmsg", because: "control-socket requests"),
             .allow("sendmsg", because: "control-socket replies; under systemd (JOURNAL_STREAM) its lines as sd_journal_send datagrams"),
-            .allow("wait4", because: "reap children and learn how they ended"),
-            .allow("close", because: "hang up on the helpers so they end; control-socket connections"),
+            .allow("wait4", because: "reap children and learn how they ended; wait for the terminal keeper"),
+            .allow("close", because: "hang up on the helpers so they end; control-socket connections; the console pipes (end of input, the terminal keeper's)"),
             .allow("unlinkat", because: "remove the VM's runtime registry entry and its cgroup when it ends"),
             .allow("exit_group", because: "exit with the VM's status"),
             .allow(

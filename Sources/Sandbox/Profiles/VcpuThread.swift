@@ -8,7 +8,9 @@ extension Profile {
         includes: [.threadRuntime],
         rules: [
             .allow("ioctl", where: .arg(1, .equal(KernelConstant.kvmRun)), because: "run the guest"),
-            .allow("write", because: "serial console bytes to the console fd"),
+            .allow(
+                "write",
+                because: "serial console bytes to the console fd; the UART's irqfd; wake the io thread (receive FIFO half read, an escape-probe @io request)"),
             .allow("rt_sigreturn", because: "return from the empty pause-kick handler that ended KVM_RUN with EINTR"),
         ])
 }
