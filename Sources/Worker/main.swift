@@ -63,7 +63,8 @@ func runWorker() throws(WorkerError) -> Never {
         throw .setup("cannot load the worker-base filter: \(error)")
     }
 
-    let count = machine.vcpus.count + 2
+    // Every thread that reports itself confined: control, io, each vCPU and this main thread.
+    let count = machine.vcpus.count + 3
     let control = try WorkerThread.start { threads.control(threads: count) }
     try WorkerThread.start { threads.io() }
     for vcpu in machine.vcpus {
@@ -76,6 +77,8 @@ func runWorker() throws(WorkerError) -> Never {
             throw .setup("cannot stack the control filter on the main thread: \(error)")
         }
     }
+    // Counted like the other threads, so `ready` (and /proc) never shows it under the base alone.
+    state.threadConfined()
     pthread_join(control, nil)  // control ends the process with the guest's status
     _exit(70)
 }
