@@ -42,13 +42,15 @@ struct DefenseRun {
     static func uniqueName(_ label: String) -> String { "dt-\(label)-\(getpid())-\(Int.random(in: 0..<1_000_000))" }
 
     /// The registry entry's processes (role → pid), once `roles` are all there and every
-    /// worker vCPU thread is confined (2 filters), or nil after `timeout` seconds.
+    /// worker thread is confined (2 filters: the main thread stacks control's after it started
+    /// the others, so vcpu0 alone is not enough), or nil after `timeout` seconds.
     func waitUntilRunning(roles: Set<String>, timeout: Double = 20) -> [String: Int32]? {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline && process.isRunning {
             if let entry = Self.registry(name, root: root), roles.isSubset(of: Set(entry.keys)), let worker = entry["worker"],
                 let snapshot = ProcessSnapshot(pid: worker),
-                snapshot.threads.contains(where: { $0.status.name == "vcpu0" && ($0.status.seccompFilters ?? 0) >= 2 })
+                snapshot.threads.contains(where: { $0.status.name == "vcpu0" }),
+                snapshot.threads.allSatisfy({ ($0.status.seccompFilters ?? 0) >= 2 })
             {
                 return entry
             }

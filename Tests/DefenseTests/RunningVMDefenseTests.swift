@@ -165,7 +165,7 @@ import TestSupport
 
     @Test func aNameInUseByALiveVMOrMalformedIsRefusedBeforeAnythingStarts() throws {
         let name = DefenseRun.uniqueName("dup")
-        let run = try DefenseRun(name: name, ["--cmdline", "sleep=2000 poweroff"])
+        let run = try DefenseRun(name: name, ["--cmdline", "sleep=10000 poweroff"])  // still running when the second run looks, under load too
         #expect(run.waitUntilRunning(roles: ["worker"]) != nil)
         let second = try DefenseRun(name: name, ["--cmdline", "poweroff"]).finish()
         #expect(second.status == 65)
