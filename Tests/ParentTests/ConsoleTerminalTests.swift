@@ -17,11 +17,18 @@ import Testing
             directory = NSTemporaryDirectory() + name
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try tmux(["new-session", "-d", "-s", name, "-x", "180", "-y", "50", "sh"])
+            processes = (try? tmux(["display-message", "-p", "-t", name, "#{pid} #{pane_pid}"]))
+                .map { $0.split(whereSeparator: \.isWhitespace).compactMap { pid_t($0) } } ?? []
             send("export B='\(ParentRun.executable)'; PS1='$ '")
         }
 
+        /// The tmux server's pid and its pane's shell: kill-server alone left both running here
+        /// (the server waits for a pane that ignores its hang-up), one pair per test.
+        private var processes: [pid_t] = []
+
         deinit {
             _ = try? Self.run(["-L", name, "kill-server"])
+            for pid in processes { kill(pid, SIGKILL) }
             try? FileManager.default.removeItem(atPath: directory)
         }
 
