@@ -112,22 +112,11 @@ struct TracedScenario {
     private func runHelper(_ command: [String], _ program: String, _ arguments: [String], _ requests: CoverageScenario.HelperRequests) throws {
         let (ours, theirs) = try SeqPacketSocket.pair()
         try ours.setReceiveTimeout(microseconds: 20_000_000)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, theirs.fileDescriptor.rawValue, 3)
         let words: [String] = command + [BuiltProducts.path(program), "--socket-fd", "3"]
             + (seccomp.map { ["--seccomp", $0] } ?? []) + arguments
-        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = [strdup("SWIFT_BACKTRACE=enable=no"), nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var child: pid_t = 0
-        let spawned = posix_spawn(&child, command[0], &actions, nil, argv, envp)
+        let spawned = spawnQuietly(words, environment: ["SWIFT_BACKTRACE=enable=no"], fd3: theirs.fileDescriptor.rawValue)
         theirs.close()
-        guard spawned == 0 else { throw CoverageError("posix_spawn strace: \(spawned)") }
+        let child = try spawned.get()
         let client = RequestClient(socket: ours)
         _ = try client.hello()
         let stray = try FileDescriptor.open("/dev/null", .readOnly, options: .closeOnExec)

@@ -140,35 +140,33 @@ import TestSupport
     }
 
     @Test func aHangingPrepareIsKilledAtItsLimitAndTheStartEnds() throws {
-        let fixture = try Fixture()
-        let started = Date()
-        let run = try ParentRun.run([
-            "run", "--name", fixture.name, "--hook", "prepare=\(fixture.path("hang"))", "--hook-timeout-ms", "300",
-            "--cmdline", "banner poweroff",
-        ])
-        #expect(Date().timeIntervalSince(started) < 10)
+        let (fixture, run) = try Self.runWithHangingHook("prepare", cmdline: "banner poweroff")
         #expect(run.status == 77, "\(run.errors)")
         #expect(run.errors.contains("hook prepare ran past its time limit and was killed"), "\(run.errors)")
-        let pids = fixture.hangPids("prepare")
-        #expect(pids.count == 2, "the hook ran: \(pids)")
-        #expect(Self.waitGone(pids).isEmpty, "the hook's group is gone")
         fixture.expectNothingLeft(run)
     }
 
     @Test func aHangingStoppedHookIsKilledAtItsLimitAndTheGuestsStatusStands() throws {
+        let (fixture, run) = try Self.runWithHangingHook("stopped", cmdline: "banner no-such-step")
+        #expect(run.status == 1, "the guest's own status: \(run.errors)")
+        #expect(run.errors.contains("vm \(fixture.name): hook stopped ran past its time limit and was killed"), "\(run.errors)")
+        fixture.expectNothingLeft(run)
+    }
+
+    /// A run whose `phase` hook never ends, at a 300 ms limit: the run ends in good time, the
+    /// hook (it and the child it started) ran and its whole group is gone afterwards.
+    private static func runWithHangingHook(_ phase: String, cmdline: String) throws -> (Fixture, ParentRun) {
         let fixture = try Fixture()
         let started = Date()
         let run = try ParentRun.run([
-            "run", "--name", fixture.name, "--hook", "stopped=\(fixture.path("hang"))", "--hook-timeout-ms", "300",
-            "--cmdline", "banner no-such-step",
+            "run", "--name", fixture.name, "--hook", "\(phase)=\(fixture.path("hang"))", "--hook-timeout-ms", "300",
+            "--cmdline", cmdline,
         ])
         #expect(Date().timeIntervalSince(started) < 10)
-        #expect(run.status == 1, "the guest's own status: \(run.errors)")
-        #expect(run.errors.contains("vm \(fixture.name): hook stopped ran past its time limit and was killed"), "\(run.errors)")
-        let pids = fixture.hangPids("stopped")
+        let pids = fixture.hangPids(phase)
         #expect(pids.count == 2, "the hook ran: \(pids)")
-        #expect(Self.waitGone(pids).isEmpty, "the hook's group is gone")
-        fixture.expectNothingLeft(run)
+        #expect(waitGone(pids).isEmpty, "the hook's group is gone")
+        return (fixture, run)
     }
 
     @Test func aFailingUpEndsTheVMAndDownAndStoppedStillRun() throws {

@@ -127,19 +127,8 @@ final class ActivatedHelper {
             options += ["-E", name]
         }
         let executable = "/usr/bin/systemd-socket-activate"
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + options + [BuiltProducts.path(program)] + arguments).map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var child: pid_t = 0
-        let result = posix_spawn(&child, executable, &actions, nil, argv, envp)
-        guard result == 0 else { throw FixtureError("posix_spawn \(executable): \(result)") }
-        pid = child
+        let argv = [executable] + options + [BuiltProducts.path(program)] + arguments
+        pid = try spawnQuietly(argv, environment: environment.map { "\($0.key)=\($0.value)" }).get()
     }
 
     deinit {
