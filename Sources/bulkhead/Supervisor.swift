@@ -30,7 +30,6 @@ final class Supervisor {
     /// Set when the worker (or a helper, on its stderr) wrote a line longer than `ChildLines.maximumLine`: the VM is ended.
     private var flooded = false
     private var trapLine: Substring?
-    private var poweroffStatus: Int32?
     /// The VM's control socket (`--name`), served in this loop; nil without one.
     private let control: ControlServer?
 
@@ -155,7 +154,7 @@ final class Supervisor {
         let reading = status.read()
         for line in reading.lines {
             if line.starts(with: Array("poweroff ".utf8)) {
-                poweroffStatus = Int32(String(decoding: line.dropFirst(9), as: UTF8.self))
+                continue  // the worker's word on its status; the parent takes the status from waitpid
             } else if line.elementsEqual("ready".utf8) {
                 vm.hooks?.workerReady()  // `up` per tap (HookPhases)
             } else if line.elementsEqual("started".utf8) {
