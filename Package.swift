@@ -37,7 +37,7 @@ let package = Package(
                 "CShim", "CSeccomp", "JSONText", "Vocabulary",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
-            path: "Sources/Sandbox"),
+            path: "Sources/Sandbox", exclude: ["README.md"]),
 
         // Defense in depth (DESIGN.md §7): what a child applies to itself before it confines
         // (uid, capabilities, namespaces, rlimits), and reading back from /proc what a process
@@ -120,7 +120,7 @@ let package = Package(
                 "KVM", "Devices", "Sandbox", "TestGuest", "CShim", "BulkheadProtocol", "ProcessDefense", "Vocabulary",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
-            path: "Sources/Worker"),
+            path: "Sources/Worker", exclude: ["README.md"]),
         // Test-only: what several test targets share (the machine-wide Linux boot lock, Debian's kernel).
         .target(name: "TestSupport", path: "Tests/Support"),
         .testTarget(
