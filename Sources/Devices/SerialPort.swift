@@ -24,8 +24,12 @@ public final class SerialPort: @unchecked Sendable {
     /// (`roomOrWait`), so the io thread sleeps instead of polling for room, and refills while
     /// the guest still reads the other half. An eventfd: IRQEventFD writes 1.
     private let drained: (any InterruptLine)?
-    private var ier: UInt8 = 0, lcr: UInt8 = 0x03, mcr: UInt8 = 0x08, scr: UInt8 = 0
-    private var fcr: UInt8 = 0, dll: UInt8 = 0x0C, dlm: UInt8 = 0
+    /// The registers the guest sets, with the values they have at start and after `reset`.
+    private struct Registers {
+        var ier: UInt8 = 0, lcr: UInt8 = 0x03, mcr: UInt8 = 0x08, scr: UInt8 = 0
+        var fcr: UInt8 = 0, dll: UInt8 = 0x0C, dlm: UInt8 = 0
+    }
+    private var registers = Registers()
     /// The THR-empty interrupt is pending (cleared by reading IIR or writing THR).
     private var thrEmptyPending = false
     private var lineHigh = false
@@ -57,9 +61,9 @@ public final class SerialPort: @unchecked Sendable {
         lock.deallocate()
     }
 
-    private var dlab: Bool { lcr & 0x80 != 0 }
+    private var dlab: Bool { registers.lcr & 0x80 != 0 }
     /// 16 with FCR's FIFO enable, else the one receiver buffer register of a 16450.
-    private var capacity: Int { fcr & 0x01 != 0 ? Self.fifoDepth : 1 }
+    private var capacity: Int { registers.fcr & 0x01 != 0 ? Self.fifoDepth : 1 }
 
     /// Emulates one port exit in 0x3F8–0x3FF.
     public func handle(_ io: PortIO) {
@@ -90,6 +94,19 @@ public final class SerialPort: @unchecked Sendable {
         updateInterrupt()
     }
 
+    /// Back to the state at start, as a machine reset leaves the UART (`ctl reset`): the
+    /// registers, an empty receiver (bytes typed before the reset are not read after it), no
+    /// pending interrupt.
+    public func reset() {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        registers = Registers()
+        thrEmptyPending = false
+        overrun = false
+        clearReceiver()
+        updateInterrupt()
+    }
+
     /// How many bytes the receiver takes now. When none, `drained` is signalled once the guest
     /// has read it down to half (to empty, without the FIFO).
     public func roomOrWait() -> Int {
@@ -102,47 +119,48 @@ public final class SerialPort: @unchecked Sendable {
 
     private func write(_ offset: UInt16, _ value: UInt8) {
         switch offset {
-        case 0 where dlab: dll = value
+        case 0 where dlab: registers.dll = value
         case 0:
             transmit(value)
             thrEmptyPending = true  // sent at once: the holding register is empty again
-        case 1 where dlab: dlm = value
+        case 1 where dlab: registers.dlm = value
         case 1:
-            if value & Self.ierTHREmpty != 0 && ier & Self.ierTHREmpty == 0 { thrEmptyPending = true }
-            ier = value & 0x0F
+            if value & Self.ierTHREmpty != 0 && registers.ier & Self.ierTHREmpty == 0 { thrEmptyPending = true }
+            registers.ier = value & 0x0F
         case 2:
             // Turning the FIFO on or off empties it, as does the receiver-reset bit (1).
-            if value & 0x02 != 0 || (value ^ fcr) & 0x01 != 0 { clearReceiver() }
-            fcr = value & 0xC1  // FIFO enable and trigger level; reset bits self-clear
-        case 3: lcr = value
-        case 4: mcr = value & 0x1F
-        case 7: scr = value
+            if value & 0x02 != 0 || (value ^ registers.fcr) & 0x01 != 0 { clearReceiver() }
+            registers.fcr = value & 0xC1  // FIFO enable and trigger level; reset bits self-clear
+        case 3: registers.lcr = value
+        case 4: registers.mcr = value & 0x1F
+        case 7: registers.scr = value
         default: break  // LSR, MSR: read-only
         }
     }
 
     private func read(_ offset: UInt16) -> UInt8 {
         switch offset {
-        case 0 where dlab: return dll
+        case 0 where dlab: return registers.dll
         case 0: return takeReceived()
-        case 1 where dlab: return dlm
-        case 1: return ier
+        case 1 where dlab: return registers.dlm
+        case 1: return registers.ier
         case 2:
             let iir = interruptIdentification
             if iir & 0x0F == 0x02 { thrEmptyPending = false }  // reading IIR acknowledges THRE
             return iir
-        case 3: return lcr
-        case 4: return mcr
+        case 3: return registers.lcr
+        case 4: return registers.mcr
         case 5:
             // THR empty, transmitter empty; data ready; overrun, which reading LSR clears.
             let lsr = 0x60 | (received > 0 ? Self.lsrDataReady : 0) | (overrun ? Self.lsrOverrun : 0)
             overrun = false
             return lsr
         case 6:
+            let mcr = registers.mcr
             guard mcr & Self.mcrLoopback != 0 else { return 0xB0 }  // DCD, DSR, CTS
             // Loopback: DTR→DSR, RTS→CTS, OUT1→RI, OUT2→DCD (drivers probe with this).
             return (mcr & 0x01) << 5 | (mcr & 0x02) << 3 | (mcr & 0x04) << 4 | (mcr & 0x08) << 4
-        default: return scr
+        default: return registers.scr
         }
     }
 
@@ -172,10 +190,10 @@ public final class SerialPort: @unchecked Sendable {
     /// fill level: there is no trigger level or character timeout, so no 0x0C), 0x02 THR
     /// empty, else 0x01 (none); 0xC0 with FIFOs on.
     private var interruptIdentification: UInt8 {
-        let fifo: UInt8 = fcr & 0x01 != 0 ? 0xC0 : 0
-        if overrun && ier & Self.ierLineStatus != 0 { return fifo | 0x06 }
-        if received > 0 && ier & Self.ierReceiveData != 0 { return fifo | 0x04 }
-        return fifo | (thrEmptyPending && ier & Self.ierTHREmpty != 0 ? 0x02 : 0x01)
+        let fifo: UInt8 = registers.fcr & 0x01 != 0 ? 0xC0 : 0
+        if overrun && registers.ier & Self.ierLineStatus != 0 { return fifo | 0x06 }
+        if received > 0 && registers.ier & Self.ierReceiveData != 0 { return fifo | 0x04 }
+        return fifo | (thrEmptyPending && registers.ier & Self.ierTHREmpty != 0 ? 0x02 : 0x01)
     }
 
     /// Pulses IRQ 4 when an interrupt becomes pending (the line is edge-triggered).

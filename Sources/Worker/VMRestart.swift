@@ -1,9 +1,11 @@
 import CShim
 import Glibc
+import Devices
 import KVM
 
 /// `ctl reset` for the built-in test guest: with every vCPU paused, the virtio devices are
-/// reset (as a driver writing status 0 does), the first TestGuest.Layout.minimumMemory bytes
+/// reset (as a driver writing status 0 does) and the UART too (SerialPort.reset: no byte
+/// typed before the reset is read after it), the first TestGuest.Layout.minimumMemory bytes
 /// of RAM get back what the main thread loaded (tables, image, .bss, stacks, boot info) and
 /// each vCPU its starting registers (KVM_SET_REGS/KVM_SET_SREGS from the control thread,
 /// which KVM allows while the vCPU is out of KVM_RUN). A Linux guest is not reset: its
@@ -15,6 +17,7 @@ struct VMRestart {
     let initialLowMemory: [UInt8]?
     let memory: GuestMemory
     let virtio: VirtioDevices
+    let serial: SerialPort
 
     var isPossible: Bool { initialLowMemory != nil }
 
@@ -22,6 +25,7 @@ struct VMRestart {
     func restart(onError: (String) -> Void) {
         guard let initialLowMemory else { return }
         for transport in virtio.transports { transport.reset() }
+        serial.reset()
         do { try memory.write(initialLowMemory, at: 0) } catch { return onError("reset: \(error)") }
         for (vcpu, initial) in zip(vcpus, initialRegisters) {
             do {

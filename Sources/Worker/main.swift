@@ -51,7 +51,7 @@ func runWorker() throws(WorkerError) -> Never {
         exitCounters: machine.vcpus.map { _ in VCPUCounters() },
         restart: VMRestart(
             vcpus: machine.vcpus, initialRegisters: machine.initialRegisters, initialLowMemory: machine.initialLowMemory,
-            memory: machine.memory, virtio: machine.virtio),
+            memory: machine.memory, virtio: machine.virtio, serial: serial),
         console: console)
 
     try WorkerDefense.apply(options)  // namespaces, uid, limits (DESIGN.md §7)

@@ -205,4 +205,20 @@ import Testing
         uart.out(3, 0x03)
         #expect(uart.inb(0) == UInt8(ascii: "z"))
     }
+
+    @Test func resetEmptiesAFullReceiverWakesTheWaitingIOThreadAndRestoresTheRegisters() {
+        let uart = UART()
+        uart.out(2, 0x01)  // FIFO on
+        uart.out(1, 0x05)  // received-data and line-status interrupts
+        uart.out(7, 0x5A)
+        uart.receive(String(repeating: "x", count: 17))  // full, and one byte lost
+        #expect(uart.port.roomOrWait() == 0)  // the io thread will wait
+        uart.port.reset()
+        #expect(uart.drained.count == 1, "a waiting io thread is woken: the receiver has room again")
+        #expect(uart.inb(5) == 0x60, "no data ready and no overrun")
+        #expect(uart.inb(0) == 0, "nothing received before the reset is read after it")
+        #expect(uart.inb(1) == 0 && uart.inb(7) == 0 && uart.inb(3) == 0x03, "IER, scratch and LCR as at start")
+        #expect(uart.inb(2) == 0x01, "FIFO off, no interrupt pending")
+        #expect(uart.port.roomOrWait() == 1)
+    }
 }

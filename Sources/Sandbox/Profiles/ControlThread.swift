@@ -9,7 +9,7 @@ extension Profile {
         rules: [
             .allow("ppoll", because: "wait on the wake eventfd and the parent's status socket"),
             .allow("read", because: "the parent's requests (`stop`, `pause`, `resume`, `reset`) on the status socket"),
-            .allow("write", because: "`ready`, replies and `poweroff N` to the parent's status fd, error reports to the report fd"),
+            .allow("write", because: "`ready`, replies and `poweroff N` to the parent's status fd, error reports to the report fd; on `reset`, the UART's drained eventfd when the io thread waits for room (SerialPort.reset)"),
             .allow("tgkill", because: "kick vCPU threads out of KVM_RUN to pause them (ctl pause, reset; BH_KICK_SIGNAL)"),
             .allow("getpid", because: "the kick's tgkill names this process (bh_kick_thread)"),
             .allow(
