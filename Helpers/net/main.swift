@@ -21,7 +21,7 @@ helper.run { arguments in
         let open = try request.decode(NetOpenTapRequest.self)
         let descriptor: FileDescriptor
         do throws(TapRefusal) {
-            descriptor = try taps.open(name: Array(open.name.utf8), vnetHeader: open.vnetHeader, pool: &pool)
+            descriptor = try taps.open(name: Array(open.name.utf8), pool: &pool)
         } catch {
             throw Refusal(error.description)
         }

@@ -36,7 +36,7 @@ public enum CommandCatalog {
     public static let netOpenTap = CommandSpec(
         id: 32, name: "net.open-tap", helper: .net,
         summary: "attaches a declared tap interface and returns its /dev/net/tun fd",
-        arguments: [FieldSpec("name", .string), FieldSpec("vnet_hdr", .bool)],
+        arguments: [FieldSpec("name", .string)],
         reply: [FieldSpec("name", .string)],
         replyFDs: 1, security: .secure)
 

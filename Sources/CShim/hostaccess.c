@@ -59,13 +59,13 @@ int64_t bh_size_by_seek(int fd) {
 
 int bh_status_flags(int fd) { return result(fcntl(fd, F_GETFL)); }
 
-int bh_tun_attach_tap(int fd, const char *name, int vnet_header, char name_out[16]) {
+int bh_tun_attach_tap(int fd, const char *name, char name_out[16]) {
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
     size_t length = strnlen(name, IFNAMSIZ);
     if (length == 0 || length >= IFNAMSIZ) return -EINVAL;
     memcpy(ifr.ifr_name, name, length);
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_header ? IFF_VNET_HDR : 0);
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) return -errno;
     memcpy(name_out, ifr.ifr_name, IFNAMSIZ);
     name_out[IFNAMSIZ - 1] = 0;

@@ -46,10 +46,10 @@ public struct DeclaredTaps: Sendable {
     /// `pool` if it is still there, else /dev/net/tun opened now (TunDevicePool). The C calls
     /// are openat (the existence probe, and /dev/net/tun when the pool has no fd for the tap)
     /// and ioctl(TUNSETIFF).
-    public func open(name bytes: [UInt8], vnetHeader: Bool, pool: inout TunDevicePool) throws(TapRefusal) -> FileDescriptor {
+    public func open(name bytes: [UInt8], pool: inout TunDevicePool) throws(TapRefusal) -> FileDescriptor {
         let name = try TapName(validating: bytes)
         guard names.contains(name) else { throw .notDeclared(name: name) }
         guard try TapDevice.exists(name) else { throw .doesNotExist(name: name) }
-        return try TapDevice.attach(name, vnetHeader: vnetHeader, device: pool.device(for: name))
+        return try TapDevice.attach(name, device: pool.device(for: name))
     }
 }

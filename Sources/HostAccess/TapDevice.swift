@@ -58,13 +58,13 @@ enum TapDevice {
     }
 
     /// Attaches `descriptor` (an unattached /dev/net/tun fd, now owned here) to the
-    /// existing tap `name` with ioctl(TUNSETIFF, IFF_TAP|IFF_NO_PI[|IFF_VNET_HDR]), without
+    /// existing tap `name` with ioctl(TUNSETIFF, IFF_TAP|IFF_NO_PI), without
     /// IFF_TUN_EXCL. The kernel itself refuses a tun-mode or non-tun device of that name
     /// (EINVAL); the name it writes back must be the one asked. On failure the fd is closed.
-    static func attach(_ name: TapName, vnetHeader: Bool, device descriptor: FileDescriptor) throws(TapRefusal) -> FileDescriptor {
+    static func attach(_ name: TapName, device descriptor: FileDescriptor) throws(TapRefusal) -> FileDescriptor {
         var attached = [CChar](repeating: 0, count: 16)
         let result = attached.withUnsafeMutableBufferPointer { out in
-            bh_tun_attach_tap(descriptor.rawValue, name.text, vnetHeader ? 1 : 0, out.baseAddress)
+            bh_tun_attach_tap(descriptor.rawValue, name.text, out.baseAddress)
         }
         if result < 0 {
             try? descriptor.close()

@@ -24,7 +24,7 @@ enum FileRequests {
                 let fd: FileDescriptor
                 do {
                     // No IFF_VNET_HDR: VirtioNet moves plain frames (Sources/Devices/VirtioNet.swift).
-                    fd = try net.call(NetOpenTapRequest(name: tap.name, vnetHeader: false)).fds[0]
+                    fd = try net.call(NetOpenTapRequest(name: tap.name)).fds[0]
                 } catch {
                     throw .setup("the net helper did not hand over tap \(tap.name): \(error)")
                 }

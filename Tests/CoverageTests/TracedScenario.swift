@@ -132,9 +132,9 @@ struct TracedScenario {
             ask(BlockOpenRequest(path: fixture.disk, access: .readOnly), fds: [stray])  // an fd it must close
             _ = try? client.call(command: CommandCatalog.blockOpen, body: [0xFF])
         case .net:
-            ask(NetOpenTapRequest(name: fixture.tap, vnetHeader: false))
-            ask(NetOpenTapRequest(name: "bhnotdeclared0", vnetHeader: false))
-            ask(NetOpenTapRequest(name: fixture.tap, vnetHeader: false), fds: [stray])
+            ask(NetOpenTapRequest(name: fixture.tap))
+            ask(NetOpenTapRequest(name: "bhnotdeclared0"))
+            ask(NetOpenTapRequest(name: fixture.tap), fds: [stray])
             _ = try? client.call(command: CommandCatalog.netOpenTap, body: [0xFF])
         case .exec:
             ask(ExecRunHookRequest(hook: "up", arguments: []))

@@ -38,13 +38,13 @@ extension NetHelperTests {
             #expect(status["CapBnd"] == "0000000000001000" && status["CapInh"] == "0000000000000000", "\(status)")
             #expect(status["CapAmb"] == "0000000000000000" && status["NoNewPrivs"] == "1", "\(status)")
             // The one pooled fd (opened as root, before the uid change) serves the first open.
-            let first = try helper.client!.call(NetOpenTapRequest(name: name, vnetHeader: false))
+            let first = try helper.client!.call(NetOpenTapRequest(name: name))
             let fd = try #require(first.fds.first)
             defer { try? fd.close() }
             #expect(carrier(name) == "1")
             // The second open of the same tap is made at request time, as the helper's user.
             do {
-                let again = try helper.client!.call(NetOpenTapRequest(name: name, vnetHeader: false))
+                let again = try helper.client!.call(NetOpenTapRequest(name: name))
                 again.fds.forEach { try? $0.close() }
                 Issue.record("a second fd was handed out for \(name)")
             } catch {
@@ -74,7 +74,7 @@ extension NetHelperTests {
             #expect(try helper.hello() == "bulkhead-net")
             #expect(try helper.procStatus()["CapEff"] == "0000000000001000")
             do {
-                let response = try helper.client!.call(NetOpenTapRequest(name: name, vnetHeader: false))
+                let response = try helper.client!.call(NetOpenTapRequest(name: name))
                 response.fds.forEach { try? $0.close() }
                 #expect(Self.tunOpenToHelperAccount(account), "an fd was handed out though /dev/net/tun is not open to uid \(account.uid)")
             } catch {

@@ -24,13 +24,12 @@ import Testing
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    @Test(arguments: [false, true])
-    func declaredTapComesBackAsAnAttachedTunFd(vnetHeader: Bool) throws {
-        try withTap(vnetHeader ? "v" : "a") { name in
+    @Test func declaredTapComesBackAsAnAttachedTunFd() throws {
+        try withTap("a") { name in
             let helper = try RunningHelper("bulkhead-net", ["--tap", name])
             #expect(try helper.hello() == "bulkhead-net")
             #expect(carrier(name) == "0")
-            let response = try helper.client!.call(NetOpenTapRequest(name: name, vnetHeader: vnetHeader))
+            let response = try helper.client!.call(NetOpenTapRequest(name: name))
             let fd = try #require(response.fds.first)
             #expect(response.reply.name == name)
             #expect(linkTarget(of: fd) == "/dev/net/tun")
@@ -55,7 +54,7 @@ import Testing
                 ]
                 for (asked, reason) in cases {
                     do {
-                        let response = try helper.client!.call(NetOpenTapRequest(name: asked, vnetHeader: false))
+                        let response = try helper.client!.call(NetOpenTapRequest(name: asked))
                         response.fds.forEach { try? $0.close() }
                         Issue.record("\(asked): an fd was handed out")
                     } catch {
@@ -64,7 +63,7 @@ import Testing
                     }
                 }
                 #expect(carrier(undeclared) == "0", "the undeclared tap was never attached")
-                let response = try helper.client!.call(NetOpenTapRequest(name: name, vnetHeader: false))
+                let response = try helper.client!.call(NetOpenTapRequest(name: name))
                 #expect(response.fds.count == 1)
                 response.fds.forEach { try? $0.close() }
             }
@@ -77,7 +76,7 @@ import Testing
             #expect(try helper.hello() == "bulkhead-net")
             #expect(try host(["ip", "link", "del", "dev", name]).status == 0)
             #expect {
-                _ = try helper.client!.call(NetOpenTapRequest(name: name, vnetHeader: false))
+                _ = try helper.client!.call(NetOpenTapRequest(name: name))
             } throws: { error in
                 refusal(error)?.contains("no tun/tap interface has this name") == true
             }

@@ -4,7 +4,7 @@
 // the profiles. Foundation-free, like the helpers.
 //
 //   block <ro|rw> <declared path> <requested path> <ro|rw>
-//   net <declared tap> <requested tap> <0|1 vnet header> [pooled]
+//   net <declared tap> <requested tap> [pooled]
 //       (pooled: /dev/net/tun opened before confining, as the net helper does as root)
 //   exec <program> [fixed arguments…]   (confined as exec-hook, as the exec helper's launcher)
 //
@@ -60,19 +60,19 @@ case "block" where arguments.count == 5:
         say("refused: \(error)")
         exit(2)
     }
-case "net" where arguments.count == 4 || (arguments.count == 5 && arguments[4] == "pooled"):
+case "net" where arguments.count == 3 || (arguments.count == 4 && arguments[3] == "pooled"):
     let taps: DeclaredTaps
     var pool: TunDevicePool
     do {
         taps = try DeclaredTaps([arguments[1]])
-        pool = arguments.count == 5 ? try TunDevicePool(opening: taps, servingUID: geteuid()) : TunDevicePool(servingUID: geteuid())
+        pool = arguments.count == 4 ? try TunDevicePool(opening: taps, servingUID: geteuid()) : TunDevicePool(servingUID: geteuid())
     } catch {
         say("setup: \(error)")
         exit(1)
     }
     confine(.net)
     do {
-        let descriptor = try taps.open(name: Array(arguments[2].utf8), vnetHeader: arguments[3] == "1", pool: &pool)
+        let descriptor = try taps.open(name: Array(arguments[2].utf8), pool: &pool)
         say("attached \(arguments[2])")
         try? descriptor.close()
         exit(0)

@@ -80,7 +80,7 @@ extension HostAccessSuite {
             try? host(["ip", "link", "del", "dev", tap])
             #expect(try host(["ip", "tuntap", "add", "dev", tap, "mode", "tap"]).status == 0)
             defer { try? host(["ip", "link", "del", "dev", tap]) }
-            let run = try probe(["net", tap, tap, "1"] + (pooled ? ["pooled"] : []))
+            let run = try probe(["net", tap, tap] + (pooled ? ["pooled"] : []))
             #expect(run.status == 0 && run.output.contains("attached \(tap)"), "\(run)")
         }
 
@@ -88,7 +88,7 @@ extension HostAccessSuite {
             try? host(["ip", "link", "del", "dev", "bhconf1"])
             #expect(try host(["ip", "tuntap", "add", "dev", "bhconf1", "mode", "tap"]).status == 0)
             defer { try? host(["ip", "link", "del", "dev", "bhconf1"]) }
-            let run = try probe(["net", "bhconf1", "bhconf1", "0"]) { () throws -> Void in
+            let run = try probe(["net", "bhconf1", "bhconf1"]) { () throws -> Void in
                 let deleted = try host(["ip", "link", "del", "dev", "bhconf1"])
                 #expect(deleted.status == 0)
             }

@@ -7,9 +7,9 @@ import Testing
 
 extension DeclaredTaps {
     /// An open with /dev/net/tun opened at request time, as the test process (root).
-    func open(name: String, vnetHeader: Bool) throws(TapRefusal) -> FileDescriptor {
+    func open(name: String) throws(TapRefusal) -> FileDescriptor {
         var pool = TunDevicePool(servingUID: geteuid())
-        return try open(name: Array(name.utf8), vnetHeader: vnetHeader, pool: &pool)
+        return try open(name: Array(name.utf8), pool: &pool)
     }
 }
 
@@ -44,7 +44,7 @@ extension HostAccessSuite {
             try withInterfaces([("bhtest0", "tap")]) {
                 let taps = try DeclaredTaps(["bhtest0"])
                 let (_, leaked) = try descriptorsLeaked { () throws -> Void in
-                    let descriptor = try taps.open(name: "bhtest0", vnetHeader: false)
+                    let descriptor = try taps.open(name: "bhtest0")
                     defer { try? descriptor.close() }
                     let (name, flags) = attached(descriptor)
                     #expect(name == "bhtest0")
@@ -60,19 +60,10 @@ extension HostAccessSuite {
             }
         }
 
-        @Test func declaredTapOpensWithVnetHeaderWhenAsked() throws {
-            try withInterfaces([("bhtest1", "tap")]) {
-                let taps = try DeclaredTaps(["bhtest1"])
-                let descriptor = try taps.open(name: "bhtest1", vnetHeader: true)
-                defer { try? descriptor.close() }
-                #expect(attached(descriptor).flags & bh_iff_vnet_hdr() != 0)
-            }
-        }
-
         @Test func undeclaredTapIsRefused() throws {
             try withInterfaces([("bhtest2", "tap"), ("bhtest3", "tap")]) {
                 let taps = try DeclaredTaps(["bhtest2"])
-                let refused = refusal(TapRefusal.self) { _ = try taps.open(name: "bhtest3", vnetHeader: false) }
+                let refused = refusal(TapRefusal.self) { _ = try taps.open(name: "bhtest3") }
                 #expect(refused == .notDeclared(name: try! TapName(validating: "bhtest3")))
             }
         }
@@ -80,7 +71,7 @@ extension HostAccessSuite {
         @Test func overlongTapNameIsRefused() throws {
             let taps = try DeclaredTaps([])
             let name = "bhtest-16-bytes!"
-            let refused = refusal(TapRefusal.self) { _ = try taps.open(name: "bhtest0123456789", vnetHeader: false) }
+            let refused = refusal(TapRefusal.self) { _ = try taps.open(name: "bhtest0123456789") }
             guard case .invalidName(_, let reason)? = refused else {
                 Issue.record("expected invalidName, got \(String(describing: refused))")
                 return
@@ -93,7 +84,7 @@ extension HostAccessSuite {
             let taps = try DeclaredTaps([])
             for name in ["../lo", "tap/0", "tap 0", " tap0", "tap0\n", "tap%d", "tap:0", ".", "..", "", "tap\u{0}0", "täp0"] {
                 let declared = refusal(TapRefusal.self) { _ = try DeclaredTaps([name]) }
-                let opened = refusal(TapRefusal.self) { _ = try taps.open(name: name, vnetHeader: false) }
+                let opened = refusal(TapRefusal.self) { _ = try taps.open(name: name) }
                 for refused in [declared, opened] {
                     guard case .invalidName? = refused else {
                         Issue.record("\(name.debugDescription): expected invalidName, got \(String(describing: refused))")
@@ -118,7 +109,7 @@ extension HostAccessSuite {
                 let taps = try DeclaredTaps(["bhtest5"])
                 #expect(try host(["ip", "link", "del", "dev", "bhtest5"]).status == 0)
                 #expect(try host(["ip", "tuntap", "add", "dev", "bhtest5", "mode", "tun"]).status == 0)
-                let refused = refusal(TapRefusal.self) { _ = try taps.open(name: "bhtest5", vnetHeader: false) }
+                let refused = refusal(TapRefusal.self) { _ = try taps.open(name: "bhtest5") }
                 #expect(refused == .attachFailed(name: try! TapName(validating: "bhtest5"), errno: .invalidArgument))
                 #expect(try host(["ip", "-d", "link", "show", "dev", "bhtest5"]).output.contains("tun type tun"))
             }
@@ -129,7 +120,7 @@ extension HostAccessSuite {
                 let taps = try DeclaredTaps(["bhtest10"])
                 #expect(try host(["ip", "link", "del", "dev", "bhtest10"]).status == 0)
                 #expect(try host(["ip", "link", "add", "bhtest10", "type", "bridge"]).status == 0)
-                let refused = refusal(TapRefusal.self) { _ = try taps.open(name: "bhtest10", vnetHeader: false) }
+                let refused = refusal(TapRefusal.self) { _ = try taps.open(name: "bhtest10") }
                 // A bridge has no tun_flags: the confined probe says no tap of that name exists.
                 #expect(refused == .doesNotExist(name: try! TapName(validating: "bhtest10")))
                 #expect(try host(["ip", "-d", "link", "show", "dev", "bhtest10"]).output.contains("bridge"))
@@ -152,7 +143,7 @@ extension HostAccessSuite {
             try withInterfaces([("bhtest7", "tap")]) {
                 let taps = try DeclaredTaps(["bhtest7"])
                 #expect(try host(["ip", "link", "del", "dev", "bhtest7"]).status == 0)
-                let refused = refusal(TapRefusal.self) { _ = try taps.open(name: "bhtest7", vnetHeader: false) }
+                let refused = refusal(TapRefusal.self) { _ = try taps.open(name: "bhtest7") }
                 #expect(refused == .doesNotExist(name: try! TapName(validating: "bhtest7")))
                 #expect(try !interfaceExists("bhtest7"))
             }
@@ -161,9 +152,9 @@ extension HostAccessSuite {
         @Test func tapAlreadyAttachedIsRefusedAsBusy() throws {
             try withInterfaces([("bhtest8", "tap")]) {
                 let taps = try DeclaredTaps(["bhtest8"])
-                let first = try taps.open(name: "bhtest8", vnetHeader: false)
+                let first = try taps.open(name: "bhtest8")
                 defer { try? first.close() }
-                let refused = refusal(TapRefusal.self) { _ = try taps.open(name: "bhtest8", vnetHeader: false) }
+                let refused = refusal(TapRefusal.self) { _ = try taps.open(name: "bhtest8") }
                 #expect(refused == .attachFailed(name: try! TapName(validating: "bhtest8"), errno: .resourceBusy))
             }
         }
@@ -173,7 +164,7 @@ extension HostAccessSuite {
                 let taps = try DeclaredTaps(["bhtest11", "bhtest12"])
                 var pool = try TunDevicePool(opening: taps, servingUID: 4242)
                 #expect(pool.count == 2)
-                let first = try taps.open(name: Array("bhtest11".utf8), vnetHeader: false, pool: &pool)
+                let first = try taps.open(name: Array("bhtest11".utf8), pool: &pool)
                 defer { try? first.close() }
                 #expect(attached(first).name == "bhtest11")
                 #expect(pool.count == 1)
@@ -181,14 +172,13 @@ extension HostAccessSuite {
                 // open works) and the kernel refuses the attach: the first fd still holds it.
                 // The other tap's pooled fd is not spent on it.
                 let refused = refusal(TapRefusal.self) {
-                    _ = try taps.open(name: Array("bhtest11".utf8), vnetHeader: false, pool: &pool)
+                    _ = try taps.open(name: Array("bhtest11".utf8), pool: &pool)
                 }
                 #expect(refused == .attachFailed(name: try! TapName(validating: "bhtest11"), errno: .resourceBusy))
                 #expect(pool.count == 1)
-                let second = try taps.open(name: Array("bhtest12".utf8), vnetHeader: true, pool: &pool)
+                let second = try taps.open(name: Array("bhtest12".utf8), pool: &pool)
                 defer { try? second.close() }
                 #expect(attached(second).name == "bhtest12")
-                #expect(attached(second).flags & bh_iff_vnet_hdr() != 0)
                 #expect(pool.count == 0)
             }
         }
@@ -201,7 +191,7 @@ extension HostAccessSuite {
                 #expect(try host(["ip", "tuntap", "add", "dev", "bhtest13", "mode", "tun"]).status == 0)
                 let before = pool.count
                 let refused = refusal(TapRefusal.self) {
-                    _ = try taps.open(name: Array("bhtest13".utf8), vnetHeader: false, pool: &pool)
+                    _ = try taps.open(name: Array("bhtest13".utf8), pool: &pool)
                 }
                 #expect(refused == .attachFailed(name: try! TapName(validating: "bhtest13"), errno: .invalidArgument))
                 #expect(before == 1 && pool.count == 0)

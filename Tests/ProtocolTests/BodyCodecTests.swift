@@ -77,7 +77,7 @@ import Testing
     }
 
     @Test func boolOtherThanZeroOrOneIsMalformed() {
-        #expect(malformed(field(1, [2]), [FieldSpec("vnet_hdr", .bool)]) == "field vnet_hdr: bool must be 0 or 1, got 2")
+        #expect(malformed(field(1, [2]), [FieldSpec("flag", .bool)]) == "field flag: bool must be 0 or 1, got 2")
     }
 
     @Test func enumIndexPastItsCasesIsMalformed() {
@@ -105,7 +105,7 @@ import Testing
     }
 
     @Test func bytesAfterTheLastFieldAreMalformed() {
-        #expect(malformed(field(1, [1]) + [0], [FieldSpec("vnet_hdr", .bool)]) == "1 bytes after the last field")
+        #expect(malformed(field(1, [1]) + [0], [FieldSpec("flag", .bool)]) == "1 bytes after the last field")
     }
 
     @Test func typedRequestsAndRepliesRoundTrip() throws {
@@ -116,7 +116,7 @@ import Testing
         #expect(try BlockOpenRequest.decode(open.body) == open)
         let opened = BlockOpenReply(size: 1 << 33, access: .readWrite, kind: .blockDevice)
         #expect(try BlockOpenReply.decode(opened.body) == opened)
-        let tap = NetOpenTapRequest(name: "tap0", vnetHeader: true)
+        let tap = NetOpenTapRequest(name: "tap0")
         #expect(try NetOpenTapRequest.decode(tap.body) == tap)
         #expect(try NetOpenTapReply.decode(NetOpenTapReply(name: "tap0").body) == NetOpenTapReply(name: "tap0"))
         let hook = ExecRunHookRequest(hook: "up", arguments: ["tap0", "--mtu=1500"])
@@ -133,7 +133,7 @@ import Testing
         try BodyReader.validate(EchoReply(payload: []).body, against: CommandCatalog.echo.reply)
         try BodyReader.validate(BlockOpenRequest(path: "/a", access: .readOnly).body, against: CommandCatalog.blockOpen.arguments)
         try BodyReader.validate(BlockOpenReply(size: 0, access: .readOnly, kind: .file).body, against: CommandCatalog.blockOpen.reply)
-        try BodyReader.validate(NetOpenTapRequest(name: "t", vnetHeader: false).body, against: CommandCatalog.netOpenTap.arguments)
+        try BodyReader.validate(NetOpenTapRequest(name: "t").body, against: CommandCatalog.netOpenTap.arguments)
         try BodyReader.validate(NetOpenTapReply(name: "t").body, against: CommandCatalog.netOpenTap.reply)
         try BodyReader.validate(ExecRunHookRequest(hook: "h", arguments: []).body, against: CommandCatalog.execRunHook.arguments)
         try BodyReader.validate(

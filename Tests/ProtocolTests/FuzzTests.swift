@@ -20,7 +20,7 @@ struct SplitMix64: RandomNumberGenerator {
         (CommandCatalog.hello, HelloRequest().body),
         (CommandCatalog.echo, EchoRequest(payload: [1, 2, 3]).body),
         (CommandCatalog.blockOpen, BlockOpenRequest(path: "/var/lib/vm/disk.img", access: .readWrite).body),
-        (CommandCatalog.netOpenTap, NetOpenTapRequest(name: "tap0", vnetHeader: true).body),
+        (CommandCatalog.netOpenTap, NetOpenTapRequest(name: "tap0").body),
         (CommandCatalog.execRunHook, ExecRunHookRequest(hook: "up", arguments: ["a", "bb", ""]).body),
     ]
 

@@ -102,7 +102,7 @@ import Vocabulary
     }
 
     @Test func commandOfAnotherHelperIsNotServedHere() throws {
-        let body = NetOpenTapRequest(name: "tap0", vnetHeader: false).body
+        let body = NetOpenTapRequest(name: "tap0").body
         let (_, error) = try answer(to: request(CommandCatalog.netOpenTap, body), helper: .block)
         #expect(error.code == ProtocolError.notServedHere(command: "", helper: "").code)
         #expect(error.message == "net.open-tap is not served by the block helper")

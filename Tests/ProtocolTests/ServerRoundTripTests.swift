@@ -47,7 +47,7 @@ import Testing
         try expectNoLeak { client, server, _ in
             let thread = ServerThread(socket: server, helper: .net) { _ in throw Refusal("tap9 is not declared") }
             #expect(throws: ProtocolError.remote(code: 16, message: "refused: tap9 is not declared")) {
-                try RequestClient(socket: client).call(NetOpenTapRequest(name: "tap9", vnetHeader: false))
+                try RequestClient(socket: client).call(NetOpenTapRequest(name: "tap9"))
             }
             client.close()
             #expect(thread.finish() == .peerHungUp)
@@ -72,7 +72,7 @@ import Testing
         try expectNoLeak { client, server, _ in
             let thread = ServerThread(socket: server, helper: .net) { _ in Reply(EchoReply(payload: [1]), fds: []) }
             #expect(throws: ProtocolError.self) {
-                try RequestClient(socket: client).call(NetOpenTapRequest(name: "tap0", vnetHeader: false))
+                try RequestClient(socket: client).call(NetOpenTapRequest(name: "tap0"))
             }
             client.close()
             #expect(thread.finish() == .peerHungUp)

@@ -51,7 +51,7 @@ import TestSupport
         try expectConfinedTwice(service, notify)
         let client = RequestClient(socket: socket)
         #expect(try client.hello().helper == "bulkhead-net")
-        #expect(throws: ProtocolError.self) { _ = try client.call(NetOpenTapRequest(name: "bh-none0", vnetHeader: true)) }
+        #expect(throws: ProtocolError.self) { _ = try client.call(NetOpenTapRequest(name: "bh-none0")) }
         socket.close()
         #expect(service.stop() == 0)
     }

@@ -1,23 +1,18 @@
-/// `net.open-tap`: a tap interface name and whether to ask for IFF_VNET_HDR.
+/// `net.open-tap`: a tap interface name. The tap is attached IFF_TAP|IFF_NO_PI: the virtio-net
+/// device passes plain Ethernet frames, so the helper offers no vnet header to ask for.
 public struct NetOpenTapRequest: RequestMessage, Equatable {
     public typealias Reply = NetOpenTapReply
     public static let command = CommandCatalog.netOpenTap
     public var name: String
-    public var vnetHeader: Bool
 
-    public init(name: String, vnetHeader: Bool) {
-        self.name = name
-        self.vnetHeader = vnetHeader
-    }
+    public init(name: String) { self.name = name }
 
     public func encode(into w: inout BodyWriter) {
         w.string(name)
-        w.bool(vnetHeader)
     }
 
     public init(from r: inout BodyReader) throws(ProtocolError) {
         name = try r.string("name")
-        vnetHeader = try r.bool("vnet_hdr")
     }
 }
 

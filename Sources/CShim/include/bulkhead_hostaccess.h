@@ -58,10 +58,10 @@ int64_t bh_size_by_seek(int fd);
 /// fcntl(fd, F_GETFL). Returns the flags or -errno (tests check the access mode).
 int bh_status_flags(int fd);
 
-/// ioctl(fd, TUNSETIFF) with IFF_TAP|IFF_NO_PI (|IFF_VNET_HDR if vnet_header), never
+/// ioctl(fd, TUNSETIFF) with IFF_TAP|IFF_NO_PI, never
 /// IFF_TUN_EXCL: attach to an existing tap. The kernel writes the attached name back into
 /// `name_out` (16 bytes). Returns 0 or -errno.
-int bh_tun_attach_tap(int fd, const char *name, int vnet_header, char name_out[16]);
+int bh_tun_attach_tap(int fd, const char *name, char name_out[16]);
 /// ioctl(fd, TUNGETIFF): the attached name and flags (tests only; not in the net profile).
 int bh_tun_attached(int fd, char name_out[16], int *flags_out);
 /// IFF_TUN, IFF_TAP, IFF_NO_PI, IFF_VNET_HDR from linux/if_tun.h.

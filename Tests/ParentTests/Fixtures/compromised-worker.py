@@ -43,7 +43,7 @@ def block_open(sock, path, access):
     print(f"block.open {path} {'rw' if access else 'ro'}: {kind}: {detail}", flush=True)
 
 def open_tap(sock, name):
-    kind, body, fds = call(sock, NET_OPEN_TAP, field(7, name.encode()) + field(1, b"\0"))
+    kind, body, fds = call(sock, NET_OPEN_TAP, field(7, name.encode()))
     for fd in fds:
         os.close(fd)
     print(f"net.open-tap {name}: {kind}: {f'{len(fds)} fd' if kind == 'reply' else error_message(body)}", flush=True)
