@@ -5,7 +5,8 @@
 //            (the syscalls RequestServer makes for a handler's fd);
 //   protocol block.open through RequestClient → RequestServer, reply + 1 fd;
 //   helper   block.open through the real, confined `bulkhead-block` process (beside this
-//            bench): path walk, fstat and identity check included. Skipped (and said so)
+//            bench): the open of the last component from its held directory, fstat and
+//            identity check included. Skipped (and said so)
 //            if that executable is not there.
 // The client closes each received fd. Rounds alternate the three and report medians.
 import BulkheadProtocol
@@ -136,13 +137,14 @@ if viaHelper.isEmpty {
         + "   (\(format(median(viaHelper) / median(raw)))× raw)")
 }
 // For Benchmarks/report.py. Goals: the protocol's encoding and checks cost at most half a raw
-// round trip more (measured 1.2-1.3x); the real confined helper, with its race-safe path
-// walk (9 syscalls), at most 2.5x raw (measured 1.9-2x).
+// round trip more (measured 1.2-1.3x); so does the real confined helper, which opens only the
+// last component from the directory it holds since start-up (recvmsg, openat, newfstatat,
+// sendmsg, close: 5 syscalls, against 9 when it walked the whole path per request, 2.06x).
 print(resultLine("protocol.block-open.loop", median(viaProtocol), "µs", median(raw), "raw SEQPACKET + SCM_RIGHTS",
     "at most 1.5x raw", met: median(viaProtocol) <= 1.5 * median(raw)))
 if !viaHelper.isEmpty {
     print(resultLine("protocol.block-open.helper", median(viaHelper), "µs", median(raw), "raw SEQPACKET + SCM_RIGHTS",
-        "at most 2.5x raw", met: median(viaHelper) <= 2.5 * median(raw)))
+        "at most 1.5x raw", met: median(viaHelper) <= 1.5 * median(raw)))
 }
 unlink(RealBlockHelper.diskPath)
 

@@ -6,4 +6,6 @@ public struct DeclaredFile: Equatable, Sendable {
     public let identity: FileIdentity
     /// For a block device, its size at declaration (lseek to the end); nil for a file.
     public let blockDeviceSize: UInt64?
+    /// The directory the file is opened from (its last component only) for every request.
+    public let directory: HeldDirectory
 }

@@ -21,8 +21,8 @@ public enum FileRefusal: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedType(path: CanonicalPath, type: FileType)
     /// The file is on proc, sysfs or another kernel interface (`KernelFileSystem`).
     case kernelInterface(path: CanonicalPath, fileSystem: String)
-    /// The opened file is not the one recorded at declaration (renamed over, re-linked,
-    /// or a directory on the way was swapped).
+    /// The opened file is not the one recorded at declaration (renamed over, re-linked, or
+    /// replaced in its held directory).
     case changedSinceDeclaration(path: CanonicalPath, declared: FileIdentity, found: FileIdentity)
     /// fstat or lseek on the opened fd failed.
     case statusFailed(path: CanonicalPath, errno: Errno)

@@ -98,6 +98,35 @@ public enum PathWalk {
         }
     }
 
+    /// The O_PATH fd of the directory that holds `path`'s last component ("/" for a path of
+    /// one component), walked from "/" as `open` walks; the caller closes it. The block
+    /// helper holds it (HeldDirectory) and opens the last name from it with `openLast`.
+    static func openParent(of path: CanonicalPath) throws(Failure) -> FileDescriptor {
+        let root = [UInt8(ascii: "/")]
+        var directory = try openAt(FileDescriptor(rawValue: bh_at_fdcwd()), root, BH_OPEN_WALK_DIRECTORY, prefix: root, isLast: false)
+        for index in 0..<(path.components.count - 1) {
+            let next: FileDescriptor
+            do throws(Failure) {
+                next = try openAt(
+                    directory, path.components[index], BH_OPEN_WALK_DIRECTORY, prefix: path.prefix(index + 1), isLast: false)
+            } catch {
+                try? directory.close()
+                throw error
+            }
+            try? directory.close()
+            directory = next
+        }
+        return directory
+    }
+
+    /// `path`'s last component opened from `directory` (its parent, from `openParent`): one
+    /// openat, with `last`'s flags.
+    static func openLast(of path: CanonicalPath, in directory: FileDescriptor, _ last: LastComponent) throws(Failure)
+        -> FileDescriptor
+    {
+        try openAt(directory, path.components[path.components.count - 1], last.mode, prefix: path.bytes, isLast: true)
+    }
+
     private static func openAt(
         _ directory: FileDescriptor, _ name: [UInt8], _ mode: bh_open_mode, prefix: [UInt8], isLast: Bool
     ) throws(Failure) -> FileDescriptor {

@@ -141,6 +141,11 @@ final class RunningHelper {
     func openFDs() throws -> [Int] {
         try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").compactMap { Int($0) }.sorted()
     }
+
+    /// What the helper's fd `fd` refers to (readlink of /proc/PID/fd/N).
+    func fdTarget(_ fd: Int) throws -> String {
+        try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)")
+    }
 }
 
 /// The refusal text of an error reply, or nil if `error` is not one. An error reply never

@@ -400,29 +400,44 @@ extension HostAccessSuite {
             }
         }
 
-        @Test func blockRefusesParentDirectoryReplacedBySymlink() throws {
+        /// The declared file's directory is held from start-up (HeldDirectory): whatever is put
+        /// at its path afterwards, a link or another directory with a look-alike, is not
+        /// followed; the open still names the directory the walk checked, wherever it went.
+        @Test(arguments: [true, false])
+        func aParentDirectoryReplacedAfterDeclarationIsNotFollowed(bySymlink: Bool) throws {
             try withFixture { fixture in
                 try fixture.directory("vm")
-                let disk = try fixture.file("vm/disk.img")
+                let disk = try fixture.file("vm/disk.img", contents: "the declared disk")
                 let files = try DeclaredFiles([FileDeclaration(path: disk, access: .readWrite)])
                 try fixture.rename("vm", "vm-moved")
-                try fixture.symlink("vm", to: fixture.path("vm-moved"))
-                let refused = refusal(FileRefusal.self, fixture: fixture) {
-                    _ = try files.open(path: disk, access: .readWrite)
+                try fixture.directory("look-alike")
+                try fixture.file("look-alike/disk.img", contents: "a look-alike")
+                if bySymlink {
+                    try fixture.symlink("vm", to: fixture.path("look-alike"))
+                } else {
+                    try fixture.rename("look-alike", "vm")
                 }
-                let failure = walkFailure(refused)
-                #expect(failure?.at == fixture.path("vm") && failure?.errno == .notDirectory)
+                let (opened, leaked) = try descriptorsLeaked(fixture: fixture) { () throws -> String in
+                    let file = try files.open(path: disk, access: .readWrite)
+                    defer { try? file.descriptor.close() }
+                    #expect(file.identity == files.files[0].identity)
+                    return try contents(of: file.descriptor)
+                }
+                #expect(opened == "the declared disk")
+                #expect(leaked.isEmpty, "\(leaked)")
             }
         }
 
-        @Test func blockRefusesParentDirectoryReplacedByAnotherDirectory() throws {
+        /// The held directory does not loosen the last component: a file renamed over the
+        /// declared name in the moved directory is still refused.
+        @Test func aFileReplacedInTheMovedDirectoryIsStillRefused() throws {
             try withFixture { fixture in
                 try fixture.directory("vm")
                 let disk = try fixture.file("vm/disk.img")
                 let files = try DeclaredFiles([FileDeclaration(path: disk, access: .readOnly)])
                 try fixture.rename("vm", "vm-moved")
-                try fixture.directory("vm")
-                try fixture.file("vm/disk.img", contents: "a look-alike")
+                try fixture.file("vm-moved/other", contents: "not the declared disk")
+                try fixture.rename("vm-moved/other", "vm-moved/disk.img")
                 let refused = refusal(FileRefusal.self, fixture: fixture) {
                     _ = try files.open(path: disk, access: .readOnly)
                 }
@@ -430,6 +445,26 @@ extension HostAccessSuite {
                     Issue.record("expected changedSinceDeclaration, got \(String(describing: refused))")
                     return
                 }
+            }
+        }
+
+        /// Declared files in one directory share its held fd; a declaration that fails holds none.
+        @Test func oneHeldDirectoryPerDirectoryAndNoneAfterARefusal() throws {
+            try withFixture { fixture in
+                let first = try fixture.file("a.img")
+                let second = try fixture.file("b.img")
+                try fixture.directory("sub")
+                let third = try fixture.file("sub/c.img")
+                let (files, _) = try descriptorsLeaked(fixture: fixture) {
+                    try DeclaredFiles([first, second, third].map { FileDeclaration(path: $0, access: .readOnly) })
+                }
+                #expect(files.files[0].directory === files.files[1].directory)
+                #expect(files.files[2].directory !== files.files[0].directory)
+                #expect(files.files[0].directory.identity.type == .directory)
+                let (_, leaked) = descriptorsLeaked(fixture: fixture) {
+                    _ = try? DeclaredFiles([FileDeclaration(path: first, access: .readOnly), FileDeclaration(path: fixture.path("missing"), access: .readOnly)])
+                }
+                #expect(leaked.isEmpty, "\(leaked)")
             }
         }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SystemPackage
 import Testing
 import TestSupport
 
@@ -156,3 +157,10 @@ func refusal<E: Error>(
 /// A path the test knows is canonical.
 func canonical(_ text: String) -> CanonicalPath { try! CanonicalPath(validating: text) }
 func canonical(_ bytes: [UInt8]) -> CanonicalPath { try! CanonicalPath(validating: bytes) }
+
+/// The whole content of an opened regular file, read from offset 0 (pread: the fd's offset stays).
+func contents(of descriptor: FileDescriptor) throws -> String {
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    let count = try buffer.withUnsafeMutableBytes { try descriptor.read(fromAbsoluteOffset: 0, into: $0) }
+    return String(decoding: buffer.prefix(count), as: UTF8.self)
+}

@@ -6,10 +6,12 @@
 
 #include <stdint.h>
 
-/// The exact openat flag sets the helpers use. Each is one line of a seccomp profile
-/// (Sources/Sandbox/Profiles/{BlockHelper,NetHelper}.swift), so the flags live here, once.
+/// The exact openat flag sets the helpers use. Those used once confined are each one line
+/// of a seccomp profile (Sources/Sandbox/Profiles/{BlockHelper,NetHelper}.swift), so the
+/// flags live here, once.
 typedef enum {
-    /// O_PATH|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC: step into one directory component (block).
+    /// O_PATH|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC: step into one directory component
+    /// (declaration time, before confinement: the block helper then holds the last one).
     BH_OPEN_WALK_DIRECTORY = 0,
     /// O_RDONLY|O_NOFOLLOW|O_NONBLOCK|O_NOCTTY|O_CLOEXEC: a declared file, read-only (block).
     BH_OPEN_READ_ONLY = 1,

@@ -1,18 +1,14 @@
 extension Profile {
     /// `bulkhead-block`: opens the declared disk, kernel and initrd files and hands back
-    /// their fds. Paths are walked one component at a time, never following a link, so
-    /// every openat is one of three exact flag sets: nothing creates, truncates or follows.
+    /// their fds. Their directories are walked before confinement, one component at a time
+    /// without following a link, and held (HostAccess.HeldDirectory); a request opens only
+    /// the last name from the held directory, so every openat is one of two exact flag sets:
+    /// nothing creates, truncates or follows.
     public static let blockHelper = Profile(
         name: "block",
         summary: "opens declared files race-safely and hands back their fds",
         includes: [.helperRuntime],
         rules: [
-            .allow(
-                "openat",
-                where: .arg(2, .equal(
-                    KernelConstant.oPath | KernelConstant.oDirectory | KernelConstant.oNofollow
-                        | KernelConstant.oCloexec)),
-                because: "walk a directory component (O_PATH|O_DIRECTORY|O_NOFOLLOW)"),
             .allow(
                 "openat",
                 where: .arg(2, .equal(

@@ -22,10 +22,8 @@ public enum KernelConstant {
     public static let oRdwr: UInt64 = 0o2
     public static let oNoctty: UInt64 = 0o400
     public static let oNonblock: UInt64 = 0o4000
-    public static let oDirectory: UInt64 = 0o200000
     public static let oNofollow: UInt64 = 0o400000
     public static let oCloexec: UInt64 = 0o2000000
-    public static let oPath: UInt64 = 0o10000000
 
     // sys/socket.h, asm-generic/socket.h (x86_64).
     public static let sockNonblock: UInt64 = 0o4000
