@@ -1,6 +1,7 @@
 // swift-tools-version:6.0
 // Bulkhead: a KVM virtual machine monitor split into confined processes.
-// Imports point one way: executables → libraries → CShim / system libraries.
+// Imports point one way: executables → libraries → the C shims (CShim, CParent, CHelper,
+// CWorker, CBench) / system libraries.
 import PackageDescription
 
 let package = Package(
@@ -17,8 +18,20 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
-        // Plain C functions for what Swift cannot call (variadic calls, macros, raw ABIs).
+        // Plain C functions for what Swift cannot call (variadic calls, macros, raw ABIs), one
+        // target per layer so each Swift target sees only the C it uses. CShim is what every
+        // process shares: prctl, raw syscalls, the SIGSYS reporter, SCM_RIGHTS, the defenses a
+        // child applies to itself.
         .target(name: "CShim", path: "Sources/CShim"),
+        // The parent's: spawn with an fd map into the VM cgroup, signalfd, ppoll, capabilities,
+        // ACLs, the control socket, the controlling terminal.
+        .target(name: "CParent", path: "Sources/CParent"),
+        // The helpers': race-safe opens and file status, taps, hook processes, socket activation.
+        .target(name: "CHelper", path: "Sources/CHelper"),
+        // The worker's: KVM ioctls and kvm_run, virtio memory ordering, eventfds, malloc arenas.
+        .target(name: "CWorker", path: "Sources/CWorker"),
+        // The benchmarks': CPU pinning.
+        .target(name: "CBench", path: "Sources/CBench"),
         .systemLibrary(
             name: "CSeccomp", path: "Sources/CSeccomp", pkgConfig: "libseccomp",
             providers: [.apt(["libseccomp-dev"])]),
@@ -46,9 +59,16 @@ let package = Package(
         .target(name: "ProcessInspection", path: "Sources/ProcessInspection"),
         // The VM's cgroup v2 (DESIGN.md §7): hierarchy detection, --memory-limit/--pids-limit,
         // membership, cgroup.kill and removal, read back for `bulkhead status`.
-        .target(name: "Cgroup", dependencies: ["CShim", "ProcessInspection", "Vocabulary"], path: "Sources/Cgroup"),
+        .target(
+            name: "Cgroup",
+            dependencies: ["CParent", "ProcessInspection", "Vocabulary", .product(name: "SystemPackage", package: "swift-system")],
+            path: "Sources/Cgroup"),
         .testTarget(
-            name: "DefenseTests", dependencies: ["ProcessInspection", "Cgroup", "Vocabulary", "TestSupport"],
+            name: "DefenseTests",
+            dependencies: [
+                "ProcessInspection", "Cgroup", "Vocabulary", "TestSupport",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             path: "Tests/DefenseTests"),
 
         // The values `bulkhead run` options take, parsed without touching the file system.
@@ -63,6 +83,7 @@ let package = Package(
                 "Vocabulary",
                 "BulkheadProtocol",
                 "CShim",
+                "CParent",
                 "HostAccess",
                 "JSONText",
                 "KVM",
@@ -88,14 +109,14 @@ let package = Package(
         // The helpers' host access: declared files (block), taps (net) and hooks (exec).
         .target(
             name: "HostAccess",
-            dependencies: ["CShim", "Vocabulary", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["CShim", "CHelper", "Vocabulary", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/HostAccess"),
         // Test-only: declares, confines itself with a helper profile, serves one request.
         .executableTarget(
             name: "bulkhead-hostaccess-probe", dependencies: ["HostAccess", "Sandbox"],
             path: "Tests/HostAccessProbe"),
         .testTarget(
-            name: "HostAccessTests", dependencies: ["HostAccess", "CShim", "Sandbox", "TestSupport"],
+            name: "HostAccessTests", dependencies: ["HostAccess", "CHelper", "Sandbox", "TestSupport"],
             path: "Tests/HostAccessTests"),
 
         .testTarget(
@@ -105,19 +126,19 @@ let package = Package(
         // built by the system gcc through a build-tool plugin) and the worker that runs a VM.
         .target(
             name: "KVM",
-            dependencies: ["CShim", "Vocabulary", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["CWorker", "Vocabulary", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/KVM"),
         .plugin(name: "TestGuestBuilder", capability: .buildTool(), path: "Plugins/TestGuestBuilder"),
         .target(name: "TestGuest", dependencies: ["Vocabulary"], path: "Sources/TestGuest", plugins: ["TestGuestBuilder"]),
         // Device models the vCPU and io threads run: the 16550 UART, virtio-mmio blk and net, the escape probe.
         .target(
             name: "Devices",
-            dependencies: ["KVM", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["KVM", "CWorker", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/Devices"),
         .executableTarget(
             name: "bulkhead-worker",
             dependencies: [
-                "KVM", "Devices", "Sandbox", "TestGuest", "CShim", "BulkheadProtocol", "ProcessDefense", "Vocabulary",
+                "KVM", "Devices", "Sandbox", "TestGuest", "CShim", "CWorker", "BulkheadProtocol", "ProcessDefense", "Vocabulary",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Sources/Worker", exclude: ["README.md"]),
@@ -126,7 +147,7 @@ let package = Package(
         .testTarget(
             name: "WorkerTests",
             dependencies: [
-                "KVM", "Devices", "Sandbox", "TestGuest", "CShim", "TestSupport",
+                "KVM", "Devices", "Sandbox", "TestGuest", "CShim", "CParent", "CWorker", "TestSupport",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Tests/WorkerTests"),
@@ -151,7 +172,7 @@ let package = Package(
             path: "Tests/ProtocolTests"),
         // Helper round trip (request → fd) against a raw SEQPACKET ping-pong, same pinning.
         .executableTarget(
-            name: "bulkhead-protocol-bench", dependencies: ["BulkheadProtocol", "CShim"],
+            name: "bulkhead-protocol-bench", dependencies: ["BulkheadProtocol", "CBench"],
             path: "Benchmarks/ProtocolBench"),
 
         // The three helpers (Helpers/README.md): Foundation-free, confined before their first
@@ -159,7 +180,7 @@ let package = Package(
         .target(
             name: "HelperSupport",
             dependencies: [
-                "BulkheadProtocol", "Sandbox", "CShim", "ProcessDefense", "JournalLog", "HostAccess", "Vocabulary",
+                "BulkheadProtocol", "Sandbox", "CShim", "CHelper", "ProcessDefense", "JournalLog", "HostAccess", "Vocabulary",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Helpers/Support"),
@@ -187,14 +208,14 @@ let package = Package(
             dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
             path: "Sources/JournalLog"),
         // Test-only: starts a program under a unit file's SystemCallFilter=, as systemd would.
-        .executableTarget(name: "bulkhead-unit-exec", dependencies: ["Sandbox", "CShim"], path: "Tests/UnitExec"),
+        .executableTarget(name: "bulkhead-unit-exec", dependencies: ["Sandbox"], path: "Tests/UnitExec"),
         .testTarget(
             name: "SystemdTests",
-            dependencies: ["SystemdUnits", "HelperSupport", "BulkheadProtocol", "CShim", "JournalLog", "TestSupport"],
+            dependencies: ["SystemdUnits", "HelperSupport", "BulkheadProtocol", "JournalLog", "TestSupport"],
             path: "Tests/SystemdTests"),
         // Spawns the built helpers beside the test binary and drives them through the protocol.
         .testTarget(
-            name: "HelperTests", dependencies: ["BulkheadProtocol", "HelperSupport", "CShim", "TestSupport", "Vocabulary"],
+            name: "HelperTests", dependencies: ["BulkheadProtocol", "HelperSupport", "TestSupport", "Vocabulary"],
             path: "Tests/HelperTests"),
 
         // Hostile input (issue 9): one entry per input surface, called by the libFuzzer

@@ -1,4 +1,4 @@
-import CShim
+import CBench
 import Glibc
 
 /// sched_setaffinity to one CPU for the calling process; children forked later inherit it.

@@ -1,4 +1,5 @@
 import BulkheadProtocol
+import CHelper
 import CShim
 import Glibc
 import JournalLog

@@ -1,3 +1,4 @@
+import CHelper
 import CShim
 import Glibc
 import SystemPackage

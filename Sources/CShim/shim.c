@@ -2,6 +2,7 @@
 #include "bulkhead_shim.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -16,6 +17,8 @@ int bh_set_no_new_privs(void) { return result(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0
 int bh_get_no_new_privs(void) { return result(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0)); }
 int bh_set_parent_death_signal(int signal) { return result(prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0)); }
 int bh_close_from(int lowfd) { return result(syscall(SYS_close_range, lowfd, ~0U, 0)); }
+
+int bh_pipe_cloexec(int fds[2]) { return result(pipe2(fds, O_CLOEXEC)); }
 
 static __thread char thread_name[16];
 

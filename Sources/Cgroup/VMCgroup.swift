@@ -1,6 +1,7 @@
-import CShim
+import CParent
 import Glibc
 import ProcessInspection
+import SystemPackage
 import Vocabulary
 
 /// One VM's cgroup in the v2 hierarchy (DESIGN.md §7): `bulkhead/vm-NAME` under the parent's
@@ -21,11 +22,11 @@ public final class VMCgroup {
     public let directory: String
     public let name: String
     /// The parent cgroup's directory: the VM cgroup is removed with unlinkat(AT_REMOVEDIR) on it.
-    private let parentFD: Int32
-    /// The cgroup's directory, for clone3(CLONE_INTO_CGROUP); closed before sealing.
-    public private(set) var joinFD: Int32
-    /// `cgroup.kill`, write-only; -1 on a kernel before 5.14 (the parent must then keep CAP_KILL).
-    private let killFD: Int32
+    private let parentFD: FileDescriptor
+    /// The cgroup's directory, for clone3(CLONE_INTO_CGROUP); closed (nil) before sealing.
+    public private(set) var joinFD: FileDescriptor?
+    /// `cgroup.kill`, write-only; nil on a kernel before 5.14 (the parent must then keep CAP_KILL).
+    private let killFD: FileDescriptor?
     private var removed = false
 
     public static let containerName = "bulkhead"
@@ -50,50 +51,51 @@ public final class VMCgroup {
         var join: Int32 = -1
         do throws(ConfigurationError) {
             try Self.enableControllers(for: limits, parentFD: parent, parentDirectory: containerDirectory)
-            guard mkdirat(parent, name, 0o755) == 0 else {
+            guard mkdirat(parent.rawValue, name, 0o755) == 0 else {
                 let why = errno == EEXIST
                     ? "already exists (a leftover of a VM of that name? `bulkhead status` removes those whose parent died)"
                     : "cannot create it: \(Self.text(errno))"
                 throw ConfigurationError(directory, why)
             }
             created = true
-            join = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            join = openat(parent.rawValue, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard join >= 0 else { throw ConfigurationError(directory, "cannot open it: \(Self.text(errno))") }
-            try Self.writeLimits(limits, cgroupFD: join, directory: directory)
+            try Self.writeLimits(limits, cgroupFD: FileDescriptor(rawValue: join), directory: directory)
             // A directory without it is no cgroup (or not a v2 one): nothing could join it.
             guard faccessat(join, "cgroup.procs", W_OK, 0) == 0 else {
                 throw ConfigurationError("\(directory)/cgroup.procs", "cannot be written: \(Self.text(errno))")
             }
-            killFD = openat(join, "cgroup.kill", O_WRONLY | O_CLOEXEC)
+            let kill = openat(join, "cgroup.kill", O_WRONLY | O_CLOEXEC)
+            killFD = kill >= 0 ? FileDescriptor(rawValue: kill) : nil
         } catch {
             if join >= 0 { close(join) }
-            if created { _ = unlinkat(parent, name, AT_REMOVEDIR) }
-            close(parent)
+            if created { _ = unlinkat(parent.rawValue, name, AT_REMOVEDIR) }
+            close(parent.rawValue)
             throw error
         }
         parentFD = parent
-        joinFD = join
+        joinFD = FileDescriptor(rawValue: join)
     }
 
     deinit {
         closeJoinFD()
-        if killFD >= 0 { close(killFD) }
-        close(parentFD)
+        if let killFD { close(killFD.rawValue) }
+        close(parentFD.rawValue)
     }
 
     /// True when the kernel has `cgroup.kill`: the parent then needs no capability to end the VM.
-    public var canKill: Bool { killFD >= 0 }
+    public var canKill: Bool { killFD != nil }
 
     /// After the last child is spawned: the sealed parent starts no process.
     public func closeJoinFD() {
-        if joinFD >= 0 { close(joinFD) }
-        joinFD = -1
+        if let joinFD { close(joinFD.rawValue) }
+        joinFD = nil
     }
 
     /// SIGKILL to every process in the cgroup (writes "1" to `cgroup.kill`). Returns 0 or an errno.
     @discardableResult
     public func killAll() -> Int32 {
-        guard killFD >= 0 else { return ENOTSUP }
+        guard let killFD else { return ENOTSUP }
         return Self.write("1", to: killFD)
     }
 
@@ -109,9 +111,9 @@ public final class VMCgroup {
     /// unlinkat(AT_REMOVEDIR) of the cgroup `name` in `parentFD`; while it still holds a process
     /// (EBUSY), `kill` once, then retry every 10 ms for up to `removeWaitMilliseconds`. A cgroup
     /// already gone counts as removed. Nil, or why it stays.
-    static func removeDirectory(_ name: String, in parentFD: Int32, directory: String, kill: () -> Void) -> String? {
+    static func removeDirectory(_ name: String, in parentFD: FileDescriptor, directory: String, kill: () -> Void) -> String? {
         var waited = 0
-        while unlinkat(parentFD, name, AT_REMOVEDIR) != 0 {
+        while unlinkat(parentFD.rawValue, name, AT_REMOVEDIR) != 0 {
             if errno == ENOENT { return nil }
             guard errno == EBUSY, waited < removeWaitMilliseconds else { return "rmdir \(directory): \(text(errno))" }
             if waited == 0 { kill() }
@@ -124,11 +126,11 @@ public final class VMCgroup {
 
     /// `bulkhead` in `ownDirectory`, made when missing (with the controllers `limits` needs
     /// enabled for it); refused unless it is a directory of this uid that only it may write.
-    static func openContainer(under ownDirectory: String, limits: CgroupLimits) throws(ConfigurationError) -> Int32 {
+    static func openContainer(under ownDirectory: String, limits: CgroupLimits) throws(ConfigurationError) -> FileDescriptor {
         let own = open(ownDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard own >= 0 else { throw ConfigurationError(ownDirectory, "cannot open the cgroup: \(text(errno))") }
         defer { close(own) }
-        try enableControllers(for: limits, parentFD: own, parentDirectory: ownDirectory)
+        try enableControllers(for: limits, parentFD: FileDescriptor(rawValue: own), parentDirectory: ownDirectory)
         let path = ownDirectory + "/" + containerName
         if mkdirat(own, containerName, 0o755) != 0 && errno != EEXIST {
             throw ConfigurationError(path, "cannot create it: \(text(errno))")
@@ -140,19 +142,19 @@ public final class VMCgroup {
             close(fd)
             throw ConfigurationError(path, "is not owned by uid \(geteuid()) or is writable by others; bulkhead does not use it")
         }
-        return fd
+        return FileDescriptor(rawValue: fd)
     }
 
     /// Enables each controller `limits` needs in `cgroup.subtree_control` of the parent cgroup
     /// when `cgroup.controllers` lists it and it is not enabled yet.
-    public static func enableControllers(for limits: CgroupLimits, parentFD: Int32, parentDirectory: String) throws(ConfigurationError) {
+    public static func enableControllers(for limits: CgroupLimits, parentFD: FileDescriptor, parentDirectory: String) throws(ConfigurationError) {
         let enabled = CgroupHierarchy.enabledControllers(inDirectory: parentDirectory)
         for (controller, _) in limits.writes where !enabled.contains(controller.rawValue) {
             guard CgroupHierarchy.controllers(inDirectory: parentDirectory).contains(controller.rawValue) else {
                 throw ConfigurationError(controller.option, "the \(controller.rawValue) controller is not offered in \(parentDirectory)/cgroup.controllers")
             }
-            let fd = openat(parentFD, "cgroup.subtree_control", O_WRONLY | O_CLOEXEC)
-            let failure = fd < 0 ? errno : write("+\(controller.rawValue)", to: fd)
+            let fd = openat(parentFD.rawValue, "cgroup.subtree_control", O_WRONLY | O_CLOEXEC)
+            let failure = fd < 0 ? errno : write("+\(controller.rawValue)", to: FileDescriptor(rawValue: fd))
             if fd >= 0 { close(fd) }
             guard failure == 0 else {
                 var why = "cannot enable the \(controller.rawValue) controller in \(parentDirectory)/cgroup.subtree_control: \(text(failure))"
@@ -167,12 +169,12 @@ public final class VMCgroup {
     }
 
     /// Writes each limit to its file (`memory.max`, `pids.max`) in the cgroup open as `cgroupFD`.
-    public static func writeLimits(_ limits: CgroupLimits, cgroupFD: Int32, directory: String) throws(ConfigurationError) {
+    public static func writeLimits(_ limits: CgroupLimits, cgroupFD: FileDescriptor, directory: String) throws(ConfigurationError) {
         for (controller, value) in limits.writes {
             // O_TRUNC as `echo N > pids.max` opens it (cgroupfs ignores it; a file laid out
             // like a cgroup, in the tests, then holds exactly what was written).
-            let fd = openat(cgroupFD, controller.limitFile, O_WRONLY | O_TRUNC | O_CLOEXEC)
-            let failure = fd < 0 ? errno : write("\(value)", to: fd)
+            let fd = openat(cgroupFD.rawValue, controller.limitFile, O_WRONLY | O_TRUNC | O_CLOEXEC)
+            let failure = fd < 0 ? errno : write("\(value)", to: FileDescriptor(rawValue: fd))
             if fd >= 0 { close(fd) }
             guard failure == 0 else {
                 throw ConfigurationError(controller.option, "cannot write \(value) to \(directory)/\(controller.limitFile): \(text(failure))")
@@ -188,19 +190,19 @@ public final class VMCgroup {
         guard parent >= 0 else { return "\(directory): \(text(errno))" }
         defer { close(parent) }
         let name = String(directory[directory.index(after: slash)...])
-        return removeDirectory(name, in: parent, directory: directory) {
+        return removeDirectory(name, in: FileDescriptor(rawValue: parent), directory: directory) {
             let kill = openat(parent, "\(name)/cgroup.kill", O_WRONLY | O_CLOEXEC)
             if kill >= 0 {
-                _ = write("1", to: kill)
+                _ = write("1", to: FileDescriptor(rawValue: kill))
                 close(kill)
             }
         }
     }
 
     /// One write(2) of `text`; 0 or the errno (cgroupfs takes a value in one write).
-    static func write(_ text: String, to fd: Int32) -> Int32 {
+    static func write(_ text: String, to fd: FileDescriptor) -> Int32 {
         var text = text
-        let n = text.withUTF8 { Glibc.write(fd, $0.baseAddress, $0.count) }
+        let n = text.withUTF8 { Glibc.write(fd.rawValue, $0.baseAddress, $0.count) }
         return n == text.utf8.count ? 0 : (n < 0 ? errno : EIO)
     }
 

@@ -1,4 +1,4 @@
-import CShim
+import CHelper
 import SystemPackage
 
 /// The block helper's whole capability: the (path, access) set the parent declared at

@@ -1,4 +1,4 @@
-import CShim
+import CHelper
 import SystemPackage
 
 /// The net helper's whole capability: the tap names the parent declared at start-up, and

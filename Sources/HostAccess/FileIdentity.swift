@@ -1,4 +1,4 @@
-import CShim
+import CHelper
 import SystemPackage
 
 /// The type of a file as fstat reports it (the S_IFMT bits of st_mode).

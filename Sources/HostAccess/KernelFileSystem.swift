@@ -1,4 +1,4 @@
-import CShim
+import CHelper
 import SystemPackage
 
 /// File systems that are interfaces to the kernel rather than storage: a "disk" or "kernel"

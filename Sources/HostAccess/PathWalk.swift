@@ -1,4 +1,4 @@
-import CShim
+import CHelper
 import SystemPackage
 
 /// Opens a canonical path one component at a time from "/", never following a symbolic

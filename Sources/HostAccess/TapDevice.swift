@@ -1,4 +1,4 @@
-import CShim
+import CHelper
 import Glibc
 import SystemPackage
 

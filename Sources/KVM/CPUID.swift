@@ -1,4 +1,4 @@
-import CShim
+import CWorker
 
 /// A CPUID table as KVM_GET_SUPPORTED_CPUID returns and KVM_SET_CPUID2 takes it.
 public struct CPUID: Sendable {

@@ -1,4 +1,4 @@
-import CShim
+import CWorker
 
 /// What the VMM builds so a guest starts directly in 64-bit long mode: a GDT, a TSS whose
 /// I/O permission bitmap opens every port, and 4-level page tables identity-mapping guest

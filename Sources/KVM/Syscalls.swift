@@ -1,4 +1,4 @@
-import CShim
+import CWorker
 import Glibc
 
 // The raw libc entry points, in one place so the typed wrappers above them stay readable.

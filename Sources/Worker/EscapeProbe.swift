@@ -1,4 +1,5 @@
 import CShim
+import CWorker
 import Devices
 import Glibc
 import KVM

@@ -1,4 +1,4 @@
-import CShim
+import CWorker
 import Glibc
 
 /// The io thread's loop: sleep in ppoll on the virtio devices' ioeventfds and taps, on the

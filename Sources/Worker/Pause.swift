@@ -1,4 +1,4 @@
-import CShim
+import CWorker
 import KVM
 import Synchronization
 

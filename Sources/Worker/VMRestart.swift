@@ -1,4 +1,4 @@
-import CShim
+import CWorker
 import Glibc
 import Devices
 import KVM

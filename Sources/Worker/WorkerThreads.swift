@@ -1,4 +1,4 @@
-import CShim
+import CWorker
 import Devices
 import Glibc
 import KVM

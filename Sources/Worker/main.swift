@@ -2,6 +2,7 @@
 // argv/fd contract. Order matters: build the VM, load `worker-base` process-wide, then
 // start threads that each stack their role filter before running guest-driven code.
 import CShim
+import CWorker
 import Devices
 import Glibc
 import KVM

@@ -1,4 +1,4 @@
-import CShim
+import CParent
 import Glibc
 
 /// Lines a child writes to the sealed parent (the worker's report pipe and status socket,

@@ -1,4 +1,5 @@
 import BulkheadProtocol
+import CParent
 import CShim
 import Glibc
 import Sandbox

@@ -1,6 +1,6 @@
 import ArgumentParser
 import BulkheadProtocol
-import CShim
+import CParent
 import Glibc
 import JSONText
 import RunSpecs

@@ -1,4 +1,4 @@
-import CShim
+import CParent
 import Glibc
 import RunSpecs
 import Vocabulary

@@ -1,5 +1,5 @@
 import BulkheadProtocol
-import CShim
+import CParent
 import Glibc
 import HostAccess
 import Vocabulary

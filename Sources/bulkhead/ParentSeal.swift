@@ -1,3 +1,4 @@
+import CParent
 import CShim
 import Glibc
 import Sandbox

@@ -1,6 +1,7 @@
 import ArgumentParser
-import CShim
 import Cgroup
+import CParent
+import CShim
 import Glibc
 import RunSpecs
 import Sandbox

@@ -1,5 +1,5 @@
 import BulkheadProtocol
-import CShim
+import CParent
 import Glibc
 import Sandbox
 import Vocabulary

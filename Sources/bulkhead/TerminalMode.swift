@@ -1,4 +1,4 @@
-import CShim
+import CParent
 import Glibc
 
 /// The run's terminal (stdin) while the console reads it: raw mode, and the mode it had

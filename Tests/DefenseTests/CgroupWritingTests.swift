@@ -1,5 +1,6 @@
 import Cgroup
 import Foundation
+import SystemPackage
 import Testing
 import TestSupport
 import Vocabulary
@@ -26,7 +27,7 @@ import Vocabulary
         defer { try? FileManager.default.removeItem(atPath: parent) }
         let fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         defer { close(fd) }
-        try VMCgroup.enableControllers(for: CgroupLimits(memoryBytes: 256 << 20), parentFD: fd, parentDirectory: parent)
+        try VMCgroup.enableControllers(for: CgroupLimits(memoryBytes: 256 << 20), parentFD: FileDescriptor(rawValue: fd), parentDirectory: parent)
         // cgroupfs takes one `+controller` per write; a plain file keeps the last one.
         #expect(Self.contents(parent + "/cgroup.subtree_control") == "+memory")
     }
@@ -36,7 +37,7 @@ import Vocabulary
         defer { try? FileManager.default.removeItem(atPath: parent) }
         let fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         defer { close(fd) }
-        try VMCgroup.enableControllers(for: CgroupLimits(memoryBytes: 1 << 30, pids: 64), parentFD: fd, parentDirectory: parent)
+        try VMCgroup.enableControllers(for: CgroupLimits(memoryBytes: 1 << 30, pids: 64), parentFD: FileDescriptor(rawValue: fd), parentDirectory: parent)
         #expect(Self.contents(parent + "/cgroup.subtree_control") == "memory pids\n")
     }
 
@@ -46,7 +47,7 @@ import Vocabulary
         let fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         defer { close(fd) }
         do {
-            try VMCgroup.enableControllers(for: CgroupLimits(pids: 64), parentFD: fd, parentDirectory: parent)
+            try VMCgroup.enableControllers(for: CgroupLimits(pids: 64), parentFD: FileDescriptor(rawValue: fd), parentDirectory: parent)
             Issue.record("pids enabled where it is not offered")
         } catch {
             #expect(error.item == "--pids-limit")
@@ -63,7 +64,7 @@ import Vocabulary
         let fd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         defer { close(fd) }
         let limits = CgroupLimits(memoryBytes: try CgroupLimits.memory("256M"), pids: try CgroupLimits.pids("64"))
-        try VMCgroup.writeLimits(limits, cgroupFD: fd, directory: cgroup)
+        try VMCgroup.writeLimits(limits, cgroupFD: FileDescriptor(rawValue: fd), directory: cgroup)
         #expect(Self.contents(cgroup + "/memory.max") == "268435456")
         #expect(Self.contents(cgroup + "/pids.max") == "64")
         // `bulkhead status` reads them back from the same files.
@@ -78,7 +79,7 @@ import Vocabulary
         let fd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         defer { close(fd) }
         do {
-            try VMCgroup.writeLimits(CgroupLimits(pids: 64), cgroupFD: fd, directory: cgroup)
+            try VMCgroup.writeLimits(CgroupLimits(pids: 64), cgroupFD: FileDescriptor(rawValue: fd), directory: cgroup)
             Issue.record("wrote pids.max where the controller gave none")
         } catch {
             #expect(error.description.contains("\(cgroup)/pids.max"), "\(error)")

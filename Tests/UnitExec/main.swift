@@ -3,7 +3,6 @@
 // filter built from the unit's SystemCallFilter= lines (allow lines, and `~name:ERRNO`
 // answers), plus the calls systemd always allows (systemd.exec(5)), default kill; then it
 // execs PROGRAM in its own pid, so a socket-activated helper keeps LISTEN_PID.
-import CShim
 import Glibc
 import Sandbox
 

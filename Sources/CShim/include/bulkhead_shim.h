@@ -1,6 +1,7 @@
 // Plain C functions for what Swift cannot call: variadic libc calls (prctl, syscall),
 // function-like macros, raw syscall ABIs and an async-signal-safe SIGSYS reporter.
-// Everything here is wrapped by typed Swift in the Sandbox library; nothing else imports it.
+// Shared by every process (parent, helpers, worker): each layer's own C is in CParent,
+// CHelper or CWorker.
 #ifndef BULKHEAD_SHIM_H
 #define BULKHEAD_SHIM_H
 
@@ -17,6 +18,8 @@ int bh_set_thread_name(const char *name);
 int bh_set_parent_death_signal(int signal);
 /// close_range(lowfd, ~0U, 0): closes every fd from lowfd up. Returns 0 or -errno.
 int bh_close_from(int lowfd);
+/// pipe2(fds, O_CLOEXEC) (pipe2 is a _GNU_SOURCE declaration). Returns 0 or -errno.
+int bh_pipe_cloexec(int fds[2]);
 
 /// The x86_64 `syscall` instruction with six arguments. Returns the kernel's raw answer
 /// (-errno on failure). If the call created a process or thread (fork, vfork, clone,

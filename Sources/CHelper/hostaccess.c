@@ -179,7 +179,6 @@ int bh_spawn_in_own_group(const char *path, char *const argv[], char *const envp
     return pid;
 }
 
-int bh_pipe_cloexec(int fds[2]) { return result(pipe2(fds, O_CLOEXEC)); }
 
 int bh_pidfd_open(int pid) { return result(syscall(SYS_pidfd_open, pid, 0)); }
 

@@ -84,8 +84,6 @@ int bh_iff_vnet_hdr(void);
 /// group exists when this returns. Returns L's pid (the group's id) or -errno.
 int bh_spawn_in_own_group(const char *path, char *const argv[], char *const envp[],
                           int stdin_fd, int output_fd, int report_fd, int watch_fd, int watch_write_fd);
-/// pipe2(fds, O_CLOEXEC) (pipe2 is a _GNU_SOURCE declaration). Returns 0 or -errno.
-int bh_pipe_cloexec(int fds[2]);
 /// pidfd_open(pid, 0): becomes readable when the process exits. Returns the fd or -errno.
 int bh_pidfd_open(int pid);
 /// prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants come back to this process to

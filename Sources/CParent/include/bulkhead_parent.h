@@ -1,6 +1,7 @@
 // What the `bulkhead` parent needs from libc that Swift cannot call directly: fork+exec
 // with an explicit fd map, capability dropping (capset has no glibc wrapper), signalfd
-// and ppoll (behind _GNU_SOURCE). Wrapped by Sources/bulkhead; nothing else calls it.
+// and ppoll (behind _GNU_SOURCE), the controlling terminal. Wrapped by Sources/bulkhead and
+// by Cgroup, which spawns and polls for the parent; no helper or worker sees it.
 #ifndef BULKHEAD_PARENT_H
 #define BULKHEAD_PARENT_H
 #include <poll.h>
@@ -37,7 +38,7 @@ int bh_signalfd_read(int fd);
 /// ppoll(fds, count, timeout) with timeout_ms < 0 meaning forever. Returns ppoll's result or -errno.
 int bh_ppoll_ms(struct pollfd *fds, unsigned long count, long timeout_ms);
 
-// The console's terminal mode (Sources/bulkhead/TerminalMode.swift, Sources/CShim/terminal.c):
+// The console's terminal mode (Sources/bulkhead/TerminalMode.swift, Sources/CParent/terminal.c):
 // the kernel's struct termios through ioctl(TCGETS/TCSETS) directly.
 /// The kernel's struct termios (asm-generic/termbits.h: four flag words, c_line, 19 c_cc).
 struct bh_terminal_mode {
