@@ -48,7 +48,7 @@ public final class VMCgroup {
         let containerDirectory = ownDirectory + "/" + Self.containerName
         let parent = try Self.openContainer(under: ownDirectory, limits: limits)
         var created = false
-        var join: Int32 = -1
+        var join: FileDescriptor?
         do throws(ConfigurationError) {
             try Self.enableControllers(for: limits, parentFD: parent, parentDirectory: containerDirectory)
             guard mkdirat(parent.rawValue, name, 0o755) == 0 else {
@@ -58,29 +58,28 @@ public final class VMCgroup {
                 throw ConfigurationError(directory, why)
             }
             created = true
-            join = openat(parent.rawValue, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard join >= 0 else { throw ConfigurationError(directory, "cannot open it: \(Self.text(errno))") }
-            try Self.writeLimits(limits, cgroupFD: FileDescriptor(rawValue: join), directory: directory)
+            join = parent.openAt(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard let join else { throw ConfigurationError(directory, "cannot open it: \(Self.text(errno))") }
+            try Self.writeLimits(limits, cgroupFD: join, directory: directory)
             // A directory without it is no cgroup (or not a v2 one): nothing could join it.
-            guard faccessat(join, "cgroup.procs", W_OK, 0) == 0 else {
+            guard faccessat(join.rawValue, "cgroup.procs", W_OK, 0) == 0 else {
                 throw ConfigurationError("\(directory)/cgroup.procs", "cannot be written: \(Self.text(errno))")
             }
-            let kill = openat(join, "cgroup.kill", O_WRONLY | O_CLOEXEC)
-            killFD = kill >= 0 ? FileDescriptor(rawValue: kill) : nil
+            killFD = join.openAt("cgroup.kill", O_WRONLY | O_CLOEXEC)
         } catch {
-            if join >= 0 { close(join) }
+            try? join?.close()
             if created { _ = unlinkat(parent.rawValue, name, AT_REMOVEDIR) }
-            close(parent.rawValue)
+            try? parent.close()
             throw error
         }
         parentFD = parent
-        joinFD = FileDescriptor(rawValue: join)
+        joinFD = join
     }
 
     deinit {
         closeJoinFD()
-        if let killFD { close(killFD.rawValue) }
-        close(parentFD.rawValue)
+        try? killFD?.close()
+        try? parentFD.close()
     }
 
     /// True when the kernel has `cgroup.kill`: the parent then needs no capability to end the VM.
@@ -88,7 +87,7 @@ public final class VMCgroup {
 
     /// After the last child is spawned: the sealed parent starts no process.
     public func closeJoinFD() {
-        if let joinFD { close(joinFD.rawValue) }
+        try? joinFD?.close()
         joinFD = nil
     }
 
@@ -127,22 +126,24 @@ public final class VMCgroup {
     /// `bulkhead` in `ownDirectory`, made when missing (with the controllers `limits` needs
     /// enabled for it); refused unless it is a directory of this uid that only it may write.
     static func openContainer(under ownDirectory: String, limits: CgroupLimits) throws(ConfigurationError) -> FileDescriptor {
-        let own = open(ownDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard own >= 0 else { throw ConfigurationError(ownDirectory, "cannot open the cgroup: \(text(errno))") }
-        defer { close(own) }
-        try enableControllers(for: limits, parentFD: FileDescriptor(rawValue: own), parentDirectory: ownDirectory)
+        guard let own = openDirectory(ownDirectory) else {
+            throw ConfigurationError(ownDirectory, "cannot open the cgroup: \(text(errno))")
+        }
+        defer { try? own.close() }
+        try enableControllers(for: limits, parentFD: own, parentDirectory: ownDirectory)
         let path = ownDirectory + "/" + containerName
-        if mkdirat(own, containerName, 0o755) != 0 && errno != EEXIST {
+        if mkdirat(own.rawValue, containerName, 0o755) != 0 && errno != EEXIST {
             throw ConfigurationError(path, "cannot create it: \(text(errno))")
         }
-        let fd = openat(own, containerName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else { throw ConfigurationError(path, "cannot open it: \(text(errno))") }
+        guard let fd = own.openAt(containerName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) else {
+            throw ConfigurationError(path, "cannot open it: \(text(errno))")
+        }
         var info = stat()
-        guard fstat(fd, &info) == 0, info.st_uid == geteuid(), info.st_mode & 0o022 == 0 else {
-            close(fd)
+        guard fstat(fd.rawValue, &info) == 0, info.st_uid == geteuid(), info.st_mode & 0o022 == 0 else {
+            try? fd.close()
             throw ConfigurationError(path, "is not owned by uid \(geteuid()) or is writable by others; bulkhead does not use it")
         }
-        return FileDescriptor(rawValue: fd)
+        return fd
     }
 
     /// Enables each controller `limits` needs in `cgroup.subtree_control` of the parent cgroup
@@ -153,9 +154,9 @@ public final class VMCgroup {
             guard CgroupHierarchy.controllers(inDirectory: parentDirectory).contains(controller.rawValue) else {
                 throw ConfigurationError(controller.option, "the \(controller.rawValue) controller is not offered in \(parentDirectory)/cgroup.controllers")
             }
-            let fd = openat(parentFD.rawValue, "cgroup.subtree_control", O_WRONLY | O_CLOEXEC)
-            let failure = fd < 0 ? errno : write("+\(controller.rawValue)", to: FileDescriptor(rawValue: fd))
-            if fd >= 0 { close(fd) }
+            let fd = parentFD.openAt("cgroup.subtree_control", O_WRONLY | O_CLOEXEC)
+            let failure = fd.map { write("+\(controller.rawValue)", to: $0) } ?? errno
+            try? fd?.close()
             guard failure == 0 else {
                 var why = "cannot enable the \(controller.rawValue) controller in \(parentDirectory)/cgroup.subtree_control: \(text(failure))"
                 let inside = CgroupHierarchy.words(ProcFS.read("\(parentDirectory)/cgroup.procs")).count
@@ -173,9 +174,9 @@ public final class VMCgroup {
         for (controller, value) in limits.writes {
             // O_TRUNC as `echo N > pids.max` opens it (cgroupfs ignores it; a file laid out
             // like a cgroup, in the tests, then holds exactly what was written).
-            let fd = openat(cgroupFD.rawValue, controller.limitFile, O_WRONLY | O_TRUNC | O_CLOEXEC)
-            let failure = fd < 0 ? errno : write("\(value)", to: FileDescriptor(rawValue: fd))
-            if fd >= 0 { close(fd) }
+            let fd = cgroupFD.openAt(controller.limitFile, O_WRONLY | O_TRUNC | O_CLOEXEC)
+            let failure = fd.map { write("\(value)", to: $0) } ?? errno
+            try? fd?.close()
             guard failure == 0 else {
                 throw ConfigurationError(controller.option, "cannot write \(value) to \(directory)/\(controller.limitFile): \(text(failure))")
             }
@@ -186,15 +187,13 @@ public final class VMCgroup {
     /// inside is killed through `cgroup.kill`, then the directory is removed. Nil or why not.
     public static func removeLeftover(_ directory: String) -> String? {
         guard let slash = directory.lastIndex(of: "/"), slash != directory.startIndex else { return "\(directory): not a cgroup path" }
-        let parent = open(String(directory[..<slash]), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard parent >= 0 else { return "\(directory): \(text(errno))" }
-        defer { close(parent) }
+        guard let parent = openDirectory(String(directory[..<slash])) else { return "\(directory): \(text(errno))" }
+        defer { try? parent.close() }
         let name = String(directory[directory.index(after: slash)...])
-        return removeDirectory(name, in: FileDescriptor(rawValue: parent), directory: directory) {
-            let kill = openat(parent, "\(name)/cgroup.kill", O_WRONLY | O_CLOEXEC)
-            if kill >= 0 {
-                _ = write("1", to: FileDescriptor(rawValue: kill))
-                close(kill)
+        return removeDirectory(name, in: parent, directory: directory) {
+            if let kill = parent.openAt("\(name)/cgroup.kill", O_WRONLY | O_CLOEXEC) {
+                _ = write("1", to: kill)
+                try? kill.close()
             }
         }
     }
@@ -207,4 +206,18 @@ public final class VMCgroup {
     }
 
     static func text(_ code: Int32) -> String { String(cString: strerror(code)) }
+
+    /// open(2) of a directory by path, O_CLOEXEC; nil (errno set) on failure.
+    static func openDirectory(_ path: String) -> FileDescriptor? {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        return fd >= 0 ? FileDescriptor(rawValue: fd) : nil
+    }
+}
+
+extension FileDescriptor {
+    /// openat(2) of `name` in this directory; nil (errno set) on failure.
+    func openAt(_ name: String, _ flags: Int32) -> FileDescriptor? {
+        let fd = openat(rawValue, name, flags)
+        return fd >= 0 ? FileDescriptor(rawValue: fd) : nil
+    }
 }

@@ -3,6 +3,7 @@ import CWorker
 import Devices
 import Glibc
 import KVM
+import SystemPackage
 
 /// The deliberately insecure escape-probe device (`--device escape-probe`): the guest writes
 /// the guest-physical address of a `struct escape_request` (Guest/layout.h) to port 0x510,
@@ -18,13 +19,13 @@ final class EscapeProbe: @unchecked Sendable {
     private var pending: UnsafeMutableRawPointer?
     private var answered = false
     /// eventfd: the vCPU thread writes it to hand a request to the io thread.
-    let wakeFD: Int32
+    let wakeFD: FileDescriptor
 
     init(memory: GuestMemory) throws(WorkerError) {
         self.memory = memory
         let fd = bh_eventfd_cloexec(0)
         guard fd >= 0 else { throw .system(call: "eventfd", errno: -fd) }
-        wakeFD = fd
+        wakeFD = FileDescriptor(rawValue: fd)
     }
 
     /// The request block at guest address `address`, or nil when it is not inside guest memory.
@@ -52,14 +53,14 @@ final class EscapeProbe: @unchecked Sendable {
             answered = false
         }
         var one: UInt64 = 1
-        _ = write(wakeFD, &one, 8)
+        _ = write(wakeFD.rawValue, &one, 8)
         monitor.withLock { monitor.wait { answered } }
     }
 
     /// io-thread side, when `wakeFD` is readable: performs the waiting request and answers.
     func serveIOThread() {
         var value: UInt64 = 0
-        _ = read(wakeFD, &value, 8)
+        _ = read(wakeFD.rawValue, &value, 8)
         guard let request = monitor.withLock({ pending }) else { return }
         perform(request)
         monitor.withLock {

@@ -16,7 +16,7 @@ enum IOThreadLoop {
         let consoleIndex = fds.count
         if let console { fds += console.pollEntries() }
         let probeIndex = fds.count
-        if let escapeProbe { fds.append(pollfd(fd: escapeProbe.wakeFD, events: Int16(POLLIN), revents: 0)) }
+        if let escapeProbe { fds.append(pollfd(fd: escapeProbe.wakeFD.rawValue, events: Int16(POLLIN), revents: 0)) }
         while true {
             let n = bh_ppoll_forever(&fds, UInt(fds.count))
             if n < 0 {

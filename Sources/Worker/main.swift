@@ -35,14 +35,14 @@ func runWorker() throws(WorkerError) -> Never {
     let kick = bh_install_kick_handler()
     guard kick == 0 else { throw .system(call: "sigaction(SIGUSR1)", errno: -kick) }
     // The UART's receiver is fed on the io thread; the vCPU that empties it wakes that thread.
-    var drainedFD: Int32?
+    var drainedFD: FileDescriptor?
     if options.consoleInputFD != nil { drainedFD = try ConsoleReceiver.makeDrainedFD() }
     let serial = SerialPort(
         consoleFD: options.consoleFD, interrupt: IRQEventFD(fd: machine.serialInterrupt),
-        drained: drainedFD.map { IRQEventFD(fd: FileDescriptor(rawValue: $0)) })
+        drained: drainedFD.map { IRQEventFD(fd: $0) })
     var console: ConsoleReceiver?
     if let inputFD = options.consoleInputFD, let drainedFD {
-        console = try ConsoleReceiver(inputFD: inputFD.rawValue, drainedFD: drainedFD, serial: serial)
+        console = try ConsoleReceiver(inputFD: inputFD, drainedFD: drainedFD, serial: serial)
     }
     let threads = WorkerThreads(
         state: state, serial: serial,

@@ -29,7 +29,7 @@ struct ChildProcess {
     /// messages), which the parent closes once the child has it.
     static func spawn(
         name: String, program: FileDescriptor, executable: String, arguments: [String], fds: [Int32], runAs: String? = nil,
-        vm: String? = nil, newPIDNamespace: Bool = false, cgroupFD: Int32 = -1
+        vm: String? = nil, newPIDNamespace: Bool = false, cgroupFD: FileDescriptor? = nil
     ) throws -> ChildProcess {
         defer { try? program.close() }
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
@@ -37,7 +37,7 @@ struct ChildProcess {
         defer { (argv + envp).forEach { free($0) } }
         let flags: UInt = newPIDNamespace ? cloneNewPID : 0
         let pid = fds.withUnsafeBufferPointer { map in
-            bh_spawn(program.rawValue, argv, envp, map.baseAddress, Int32(map.count), flags, cgroupFD)
+            bh_spawn(program.rawValue, argv, envp, map.baseAddress, Int32(map.count), flags, cgroupFD?.rawValue ?? -1)
         }
         guard pid > 0 else {
             throw LaunchError.system("cannot start \(name) (\(executable)): \(String(cString: strerror(-pid)))")

@@ -70,7 +70,7 @@ struct LaunchedVM {
                     try ChildProcess.spawn(
                         name: helper.kind.rawValue, program: plan.program(plan.executable(of: helper)), executable: plan.executable(of: helper),
                         arguments: plan.helperArguments(helper), fds: [devNull, 1, errors[1], theirs.fileDescriptor.rawValue],
-                        runAs: plan.identities[helper.kind.rawValue], vm: plan.vmName, cgroupFD: cgroup?.joinFD?.rawValue ?? -1))
+                        runAs: plan.identities[helper.kind.rawValue], vm: plan.vmName, cgroupFD: cgroup?.joinFD))
             } catch {
                 close(helperErrorFDs.removeLast())
                 throw LaunchError.helper("\(helper.kind.rawValue) helper: \(error)")
@@ -144,7 +144,7 @@ struct LaunchedVM {
         worker = try ChildProcess.spawn(
             name: "worker", program: plan.program(plan.workerExecutable), executable: plan.workerExecutable, arguments: plan.workerArguments, fds: map,
             runAs: plan.identities["worker"], vm: plan.vmName, newPIDNamespace: plan.identities["worker"] != nil,
-            cgroupFD: cgroup?.joinFD?.rawValue ?? -1)
+            cgroupFD: cgroup?.joinFD)
     }
 
     /// What became of a helper whose handshake failed: its exit status if it already died.

@@ -2,6 +2,7 @@ import Cgroup
 import Glibc
 import ProcessInspection
 import RunSpecs
+import SystemPackage
 import Vocabulary
 
 /// The runtime registry of running VMs (DESIGN.md §7, `bulkhead status`): one directory per VM,
@@ -187,8 +188,8 @@ struct VMRegistry {
 final class VMRegistration {
     let name: String
     private(set) var entry: VMRegistry.Entry
-    private let rootFD: Int32
-    private let directoryFD: Int32
+    private let rootFD: FileDescriptor?
+    private let directoryFD: FileDescriptor?
     private var removed = false
 
     /// Claims `name` (refused while a live VM holds it; a dead one's entry is pruned first)
@@ -202,11 +203,11 @@ final class VMRegistration {
             throw ConfigurationError(root, "cannot create the runtime directory: \(String(cString: strerror(errno)))")
         }
         let entry = try VMRegistry.locked { try Self.claim(name: name, uids: uids, root: root) }
-        rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        directoryFD = open("\(root)/\(name)", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        rootFD = Self.openDirectory(root)
+        directoryFD = Self.openDirectory("\(root)/\(name)")
         self.name = name
         self.entry = entry
-        guard rootFD >= 0, directoryFD >= 0 else {
+        guard rootFD != nil, directoryFD != nil else {
             remove()
             throw ConfigurationError(root, "cannot open the runtime directory")
         }
@@ -267,7 +268,8 @@ final class VMRegistration {
 
     private func rewrite() {
         _ = Self.write(entry.text, to: "\(VMRegistry.root)/\(name)/processes.new")
-        _ = renameat(directoryFD, "processes.new", directoryFD, "processes")
+        guard let directoryFD else { return }
+        _ = renameat(directoryFD.rawValue, "processes.new", directoryFD.rawValue, "processes")
     }
 
     /// Removes the uid claim, then the entry, with unlinkat on the directory fds (works sealed,
@@ -276,16 +278,22 @@ final class VMRegistration {
     func remove() {
         guard !removed else { return }
         removed = true
-        if rootFD >= 0, let uid = entry.uid { _ = unlinkat(rootFD, ".uid-\(uid)", 0) }
-        if directoryFD >= 0 {
-            _ = unlinkat(directoryFD, ControlServer.socketName, 0)  // the control socket, if any
-            _ = unlinkat(directoryFD, "processes", 0)
+        if let rootFD, let uid = entry.uid { _ = unlinkat(rootFD.rawValue, ".uid-\(uid)", 0) }
+        if let directoryFD {
+            _ = unlinkat(directoryFD.rawValue, ControlServer.socketName, 0)  // the control socket, if any
+            _ = unlinkat(directoryFD.rawValue, "processes", 0)
         }
-        if rootFD >= 0 {
-            _ = unlinkat(rootFD, name, AT_REMOVEDIR)
+        if let rootFD {
+            _ = unlinkat(rootFD.rawValue, name, AT_REMOVEDIR)
         } else {
             VMRegistry.remove(name: name, uid: entry.uid)
         }
+    }
+
+    /// open(2) of a directory, O_CLOEXEC; nil when it cannot be opened.
+    private static func openDirectory(_ path: String) -> FileDescriptor? {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        return fd >= 0 ? FileDescriptor(rawValue: fd) : nil
     }
 
     private static func write(_ text: String, to path: String) -> Bool {
