@@ -190,7 +190,7 @@ def worker_reports():
 
 def control_requests():
     # byte 0: denied groups (1 inspect, 2 lifecycle, 4 console); byte 1 even: a datagram, odd: a worker metrics line.
-    # commands: 64 info, 65 metrics, 66 pause, 67 resume, 68 stop
+    # commands: 64 info, 65 metrics, 66 pause, 67 resume, 68 stop, 70 console, 71 console.read, 72 console.write
     write("control-requests", "hello", bytes([0, 0]) + datagram(1, 1, 1, field("u32", struct.pack("<I", 1))))
     write("control-requests", "info", bytes([0, 0]) + datagram(1, 2, 64, b""))
     write("control-requests", "info-inspect-denied-refused", bytes([1, 0]) + datagram(1, 2, 64, b""))
@@ -199,6 +199,12 @@ def control_requests():
     write("control-requests", "stop-lifecycle-denied-refused", bytes([2, 0]) + datagram(1, 4, 68, field("u32", struct.pack("<I", 5000))))
     write("control-requests", "block-open-not-served-refused", bytes([0, 0]) + datagram(1, 5, 16, field("bytes", b"/etc/shadow") + field("enum", b"\x00")))
     write("control-requests", "echo-test-only-refused", bytes([0, 0]) + datagram(1, 6, 2, field("bytes", b"x")))
+    write("control-requests", "console", bytes([0, 0]) + datagram(1, 7, 70, b""))
+    write("control-requests", "console-console-denied-refused", bytes([4, 0]) + datagram(1, 7, 70, b""))
+    write("control-requests", "console-read", bytes([0, 0]) + datagram(1, 8, 71, b""))
+    write("control-requests", "console-write", bytes([0, 0]) + datagram(1, 9, 72, field("bytes", b"root\r\n")))
+    write("control-requests", "console-write-oversized-refused", bytes([0, 0]) + datagram(1, 9, 72, field("bytes", b"x" * 4097)))
+    write("control-requests", "console-write-denied-refused", bytes([4, 0]) + datagram(1, 9, 72, field("bytes", b"x")))
     write("control-requests", "metrics-line", bytes([0, 1]) + b"metrics vcpu0.exits.io=12 vcpu0.exits.mmio=3 virtio0.blk.requests=64 virtio0.blk.bytes=67108864 console.bytes=100")
     write("control-requests", "metrics-line-malformed-refused", bytes([0, 1]) + b"metrics vcpu0.exits.io=012 x=")
 

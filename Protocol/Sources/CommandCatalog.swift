@@ -98,8 +98,33 @@ public enum CommandCatalog {
         reply: [FieldSpec("state", .enumeration(vmStateCases))],
         groups: [.lifecycle], security: .secure)
 
+    // `bulkhead console NAME`: one attached connection at a time; closing it detaches.
+    public static let console = CommandSpec(
+        id: 70, name: "console", helper: .control,
+        summary: "attaches this connection to the guest's serial console (one at a time); closing the connection detaches",
+        arguments: [],
+        reply: [FieldSpec("state", .enumeration(vmStateCases))],
+        groups: [.console], security: .secure)
+
+    public static let consoleRead = CommandSpec(
+        id: 71, name: "console.read", helper: .control,
+        summary: "waits for what the guest wrote to its UART since the previous read (at most 4096 bytes); one read waits at a time",
+        arguments: [],
+        reply: [FieldSpec("output", .bytes)],
+        groups: [.console], security: .secure)
+
+    public static let consoleWrite = CommandSpec(
+        id: 72, name: "console.write", helper: .control,
+        summary: "bytes for the guest's UART receiver; answers how many were taken (send the rest again later)",
+        arguments: [FieldSpec("input", .bytes)],
+        reply: [FieldSpec("taken", .u32)],
+        groups: [.console], security: .secure)
+
     /// Every command, ordered by id.
-    public static let all: [CommandSpec] = [hello, echo, blockOpen, netOpenTap, execRunHook, info, metrics, pause, resume, stop, reset]
+    public static let all: [CommandSpec] = [
+        hello, echo, blockOpen, netOpenTap, execRunHook, info, metrics, pause, resume, stop, reset, console, consoleRead,
+        consoleWrite,
+    ]
 
     public static func command(id: UInt16) -> CommandSpec? { all.first { $0.id == id } }
     public static func command(named name: String) -> CommandSpec? { all.first { $0.name == name } }

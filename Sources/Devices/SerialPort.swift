@@ -4,10 +4,10 @@ import KVM
 import SystemPackage
 
 /// A 16550A-compatible UART (COM1: ports 0x3F8–0x3FF, IRQ 4). Output goes straight to the
-/// console fd, so the transmitter is always empty. Input arrives through `receive` (the io
-/// thread reads the console input fd) into the receiver: RBR, LSR data-ready and overrun, a
-/// 16-byte FIFO when FCR enables it (one holding byte otherwise), the receive-data-available
-/// and line-status interrupts. Enough for a polling driver (the test guest, Linux's
+/// console fd (and to the tee for `bulkhead console`), so the transmitter is always empty.
+/// Input arrives through `receive` (the io thread reads the console input fd) into the
+/// receiver: RBR, LSR data-ready and overrun, a 16-byte FIFO when FCR enables it (one holding
+/// byte otherwise), the receive-data-available and line-status interrupts. Enough for a polling driver (the test guest, Linux's
 /// earlyprintk) and for Linux's interrupt-driven 8250 driver: the THR-empty interrupt, FIFO
 /// identification, scratch and loopback of the modem lines.
 public final class SerialPort: @unchecked Sendable {
@@ -19,6 +19,9 @@ public final class SerialPort: @unchecked Sendable {
 
     private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let consoleFD: FileDescriptor?
+    /// The copy for an attached `bulkhead console` (a non-blocking pipe to the parent): a
+    /// byte the pipe has no room for is dropped, so nobody reading never holds up a vCPU.
+    private let teeFD: FileDescriptor?
     private let interrupt: (any InterruptLine)?
     /// Written once when the guest has read half of a receiver the io thread found full
     /// (`roomOrWait`), so the io thread sleeps instead of polling for room, and refills while
@@ -49,8 +52,12 @@ public final class SerialPort: @unchecked Sendable {
     static let lsrDataReady: UInt8 = 0x01
     static let lsrOverrun: UInt8 = 0x02
 
-    public init(consoleFD: FileDescriptor?, interrupt: (any InterruptLine)? = nil, drained: (any InterruptLine)? = nil) {
+    public init(
+        consoleFD: FileDescriptor?, teeFD: FileDescriptor? = nil, interrupt: (any InterruptLine)? = nil,
+        drained: (any InterruptLine)? = nil
+    ) {
         self.consoleFD = consoleFD
+        self.teeFD = teeFD
         self.interrupt = interrupt
         self.drained = drained
         pthread_mutex_init(lock, nil)
@@ -205,8 +212,12 @@ public final class SerialPort: @unchecked Sendable {
 
     private func transmit(_ byte: UInt8) {
         consoleBytes.wrappingAdd(1, ordering: .relaxed)
-        guard let fd = consoleFD else { return }
         var b = byte
-        while Glibc.write(fd.rawValue, &b, 1) < 0 && errno == EINTR {}
+        if let fd = consoleFD {
+            while Glibc.write(fd.rawValue, &b, 1) < 0 && errno == EINTR {}
+        }
+        if let fd = teeFD {
+            while Glibc.write(fd.rawValue, &b, 1) < 0 && errno == EINTR {}  // EAGAIN: full, dropped
+        }
     }
 }

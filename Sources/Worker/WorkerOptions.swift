@@ -6,7 +6,7 @@ import Vocabulary
 
 /// The worker's command line: fds it inherited (by number) and the VM to build.
 ///
-///     bulkhead-worker --kvm-fd FD [--console-fd FD|none] [--console-input-fd FD]
+///     bulkhead-worker --kvm-fd FD [--console-fd FD|none] [--console-input-fd FD] [--console-tee-fd FD]
 ///                     [--report-fd FD] [--status-fd FD] [--memory MIB] [--cpus N] [--cmdline "STEP ..."]
 ///                     [--seccomp kill|trap|log|none] [--device escape-probe]
 ///                     [--kernel-fd FD [--initrd-fd FD] [--append "..."]]
@@ -27,6 +27,9 @@ struct WorkerOptions {
     /// What the guest reads from the UART (the read end of the parent's pipe); nil: no input.
     /// The io thread reads it (ConsoleReceiver), never more than the receive FIFO has room for.
     var consoleInputFD: FileDescriptor?
+    /// A second copy of the UART output for `bulkhead console` (the write end of a
+    /// non-blocking pipe to the parent): written after the console fd, dropped when full.
+    var consoleTeeFD: FileDescriptor?
     /// Where errors and the trap-mode forbidden-call line go (default 2).
     var reportFD = FileDescriptor.standardError
     /// Optional: one line `ready` once every thread is confined, `started` once a vCPU's first
@@ -59,7 +62,7 @@ struct WorkerOptions {
     var tapNames: [(name: String, mac: String?)] = []
 
     static let usage = """
-        usage: bulkhead-worker --kvm-fd FD [--console-fd FD|none] [--console-input-fd FD]
+        usage: bulkhead-worker --kvm-fd FD [--console-fd FD|none] [--console-input-fd FD] [--console-tee-fd FD]
                                [--report-fd FD] [--status-fd FD] [--memory MIB] [--cpus N] [--cmdline "STEP ..."]
                                [--seccomp kill|trap|log|none] [--device escape-probe]
                                [--kernel-fd FD [--initrd-fd FD] [--append "..."]]
@@ -93,6 +96,7 @@ struct WorkerOptions {
                 if rest.first == "none" { _ = rest.popFirst(); consoleFD = nil }
                 else { consoleFD = try descriptor(flag) }
             case "--console-input-fd": consoleInputFD = try descriptor(flag)
+            case "--console-tee-fd": consoleTeeFD = try descriptor(flag)
             case "--report-fd": reportFD = try descriptor(flag)
             case "--status-fd": statusFD = try descriptor(flag)
             case "--memory": memoryMiB = try number(flag, VMLimits.memoryMiB)

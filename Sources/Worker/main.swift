@@ -37,8 +37,15 @@ func runWorker() throws(WorkerError) -> Never {
     // The UART's receiver is fed on the io thread; the vCPU that empties it wakes that thread.
     var drainedFD: FileDescriptor?
     if options.consoleInputFD != nil { drainedFD = try ConsoleReceiver.makeDrainedFD() }
+    // The tee must never block a vCPU: non-blocking here, whatever the parent set.
+    if let tee = options.consoleTeeFD {
+        let flags = fcntl(tee.rawValue, F_GETFL)
+        guard flags >= 0, fcntl(tee.rawValue, F_SETFL, flags | O_NONBLOCK) == 0 else {
+            throw .usage("--console-tee-fd \(tee.rawValue): not an open fd (errno \(errno))")
+        }
+    }
     let serial = SerialPort(
-        consoleFD: options.consoleFD, interrupt: IRQEventFD(fd: machine.serialInterrupt),
+        consoleFD: options.consoleFD, teeFD: options.consoleTeeFD, interrupt: IRQEventFD(fd: machine.serialInterrupt),
         drained: drainedFD.map { IRQEventFD(fd: $0) })
     var console: ConsoleReceiver?
     if let inputFD = options.consoleInputFD, let drainedFD {

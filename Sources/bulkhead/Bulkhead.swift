@@ -7,6 +7,6 @@ struct Bulkhead: ParsableCommand {
         abstract: "A KVM virtual machine monitor split into confined processes.",
         subcommands: [
             RunCommand.self, CheckCommand.self, StatusCommand.self, DevicesCommand.self, ProfilesCommand.self, ProtocolCommand.self,
-            UnitsCommand.self, CtlCommand.self,
+            UnitsCommand.self, CtlCommand.self, ConsoleCommand.self,
         ])
 }

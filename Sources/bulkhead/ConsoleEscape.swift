@@ -1,5 +1,6 @@
-/// The console's escape key on a terminal, as telnet's Ctrl-]: Ctrl-] then `q` quits (the
-/// VM is stopped as SIGTERM stops it, exit 143); Ctrl-] twice sends one Ctrl-] (0x1d) to the
+/// The console's escape key on a terminal, as telnet's Ctrl-]: Ctrl-] then `q` quits (in
+/// `bulkhead run` the VM is stopped as SIGTERM stops it, exit 143; in `bulkhead console` the
+/// client detaches and the VM keeps running); Ctrl-] twice sends one Ctrl-] (0x1d) to the
 /// guest; Ctrl-] then any other byte sends both. Input from a pipe or file is never filtered.
 struct ConsoleEscape {
     static let key: UInt8 = 0x1D

@@ -12,10 +12,14 @@ import Glibc
 /// - from a terminal (raw mode, TerminalMode), stdin is always read so the escape key
 ///   (ConsoleEscape) works even when the guest reads nothing; what does not fit is dropped,
 ///   as a serial line loses what nobody reads.
+/// With a control socket (`--name`) the pipe stays open at the end of stdin, and exists
+/// even when stdin gives nothing (`.attached`): an attached client's bytes go through `feed`.
 /// Only read, write, ppoll and close once sealed; the pipe end is non-blocking.
 final class ConsoleInput {
     enum Source: Equatable {
         case terminal, stream
+        /// stdin gives nothing, but `bulkhead console` may attach (a control socket is served).
+        case attached
 
         /// What stdin is: a terminal in the foreground (a background run must not touch it),
         /// or a pipe, socket or regular file; nil (no console input) for /dev/null, another
@@ -38,7 +42,9 @@ final class ConsoleInput {
     private(set) var workerEnd: Int32
     private var pipeEnd: Int32
     private var pending: [UInt8] = []
-    private var stdinOpen = true
+    private var stdinOpen: Bool
+    /// `bulkhead console` may attach: the pipe outlives the end of stdin.
+    private let attachable: Bool
     private var escape = ConsoleEscape()
     private var terminal: TerminalMode?
     /// The escape sequence to quit was typed.
@@ -46,7 +52,7 @@ final class ConsoleInput {
 
     /// The pipe, and raw mode on a terminal. Before any child starts: a key typed from here on
     /// reaches the guest as typed.
-    init(source: Source) throws {
+    init(source: Source, attachable: Bool = false) throws {
         var fds: [Int32] = [-1, -1]
         let made = bh_pipe_cloexec(&fds)
         guard made == 0 else { throw LaunchError.system("console input pipe: \(String(cString: strerror(-made)))") }
@@ -57,6 +63,8 @@ final class ConsoleInput {
             throw LaunchError.system("console input pipe: \(String(cString: strerror(errno)))")
         }
         self.source = source
+        self.attachable = attachable || source == .attached
+        stdinOpen = source != .attached
         (workerEnd, pipeEnd) = (fds[0], fds[1])
         pending.reserveCapacity(Self.capacity)
         terminal = source == .terminal ? TerminalMode.enterRaw() : nil
@@ -109,7 +117,7 @@ final class ConsoleInput {
         if n < 0 && (errno == EINTR || errno == EAGAIN) { return }
         guard n > 0 else {
             stdinOpen = false  // end of input (or a terminal hung up): the guest keeps running
-            if pending.isEmpty { closePipe() }
+            if pending.isEmpty && !attachable { closePipe() }
             return
         }
         guard source == .terminal else {
@@ -136,7 +144,7 @@ final class ConsoleInput {
             pending.removeAll(keepingCapacity: true)
             closePipe()
         }
-        if !stdinOpen && pending.isEmpty { closePipe() }
+        if !stdinOpen && pending.isEmpty && !attachable { closePipe() }
     }
 
     private func closePipe() {

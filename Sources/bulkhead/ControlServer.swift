@@ -20,6 +20,12 @@ import SystemPackage
 /// clients are bounded: at most `maxClients` connections, at most `datagramsPerWake`
 /// datagrams per client per wake-up, one forwarded request in flight per VM, replies sent
 /// without blocking — a client whose socket is full (it does not read) is dropped.
+///
+/// The console (`bulkhead console`): one connection at a time sends `console` and is then
+/// attached until it closes; its `console.write` bytes go into the worker's console input
+/// pipe (ConsoleInput.feed, which answers how many it took), and its one waiting
+/// `console.read` is answered when the tee (ConsoleTee) has output. Output is only sent as
+/// the answer to a read, so a client that does not read is sent nothing and holds up no one.
 final class ControlServer {
     /// The listening socket's fd in the parent: fixed, so the sealed profile pins accept4 to it.
     static let listeningFD = KernelConstant.controlListeningFD
@@ -55,6 +61,12 @@ final class ControlServer {
     private let ownerUID: uid_t
     private let facts: Facts
     private let denied: Set<FeatureGroup>
+    /// The console's input pipe and output tee; nil without (no console to attach to).
+    private let consoleInput: ConsoleInput?
+    private let consoleTee: ConsoleTee?
+    /// The connection attached to the console, and the id of its waiting `console.read`.
+    private var attachedFD: Int32?
+    private var waitingRead: UInt32?
     private var clients: [Client] = []
     private var forwarded: Forwarded?
     private(set) var state: VMState = .running
@@ -64,9 +76,11 @@ final class ControlServer {
     /// The `stop` timeout that was given, for the exit message.
     private(set) var stopTimeoutMilliseconds: UInt32 = 0
 
-    init(settings: ControlSettings, facts: Facts) {
+    init(settings: ControlSettings, facts: Facts, console: ConsoleInput? = nil, tee: ConsoleTee? = nil) {
         self.settings = settings
         self.facts = facts
+        consoleInput = console
+        consoleTee = tee
         ownerUID = geteuid()
         denied = settings.denied.union([.testOnly])
     }
@@ -145,6 +159,7 @@ final class ControlServer {
 
     private func drop(_ fd: Int32) {
         clients.removeAll { $0.fd == fd }
+        if attachedFD == fd { detachConsole() }
         if forwarded?.clientFD == fd { forwarded = Forwarded(clientFD: -1, requestID: 0, command: forwarded!.command, timeoutMilliseconds: 0) }
         close(fd)
     }
@@ -217,10 +232,60 @@ final class ControlServer {
             }
             forwarded = Forwarded(clientFD: fd, requestID: request.requestID, command: command, timeoutMilliseconds: timeout)
             return true
+        case CommandCatalog.console.id, CommandCatalog.consoleRead.id, CommandCatalog.consoleWrite.id:
+            return answerConsole(request, from: fd)
         default:
             // A catalog command this parent has no handler for yet: refused by name, never silently.
             return fail(.refused("\(command.name) is not implemented by this VM"))
         }
+    }
+
+    // MARK: the console
+
+    /// `console`, `console.read` and `console.write`; false when the client must be dropped.
+    private func answerConsole(_ request: IncomingRequest, from fd: Int32) -> Bool {
+        let command = request.command
+        func fail(_ error: ProtocolError) -> Bool {
+            send(error: error, requestID: request.requestID, commandID: command.id, to: fd)
+        }
+        guard let consoleInput, let consoleTee else { return fail(.refused("this VM has no console to attach to")) }
+        if command.id == CommandCatalog.console.id {
+            if attachedFD == fd { return fail(.stateConflict("this connection is attached already")) }
+            if attachedFD != nil { return fail(.stateConflict("another client is attached to the console (one at a time)")) }
+            if state == .stopping { return fail(.stateConflict("the VM is stopping")) }
+            attachedFD = fd
+            consoleTee.attach()
+            return send(reply: StateReply(state: state).body, for: command, requestID: request.requestID, to: fd)
+        }
+        guard attachedFD == fd else { return fail(.stateConflict("this connection is not attached to the console (send console first)")) }
+        if command.id == CommandCatalog.consoleRead.id {
+            guard waitingRead == nil else { return fail(.stateConflict("a console.read is waiting already (one at a time)")) }
+            waitingRead = request.requestID
+            return answerWaitingRead()
+        }
+        guard let write = try? request.decode(ConsoleWriteRequest.self) else { return fail(.malformedBody("input")) }
+        let taken = consoleInput.feed(write.input)
+        return send(reply: ConsoleWriteReply(taken: UInt32(taken)).body, for: command, requestID: request.requestID, to: fd)
+    }
+
+    /// The tee may have read output: the attached client's waiting read gets it.
+    func consoleOutputArrived() {
+        guard let fd = attachedFD, waitingRead != nil, !answerWaitingRead() else { return }
+        drop(fd)
+    }
+
+    /// Sends what the tee holds as the answer to the waiting read, if any; false on a failed send.
+    private func answerWaitingRead() -> Bool {
+        guard let fd = attachedFD, let requestID = waitingRead, let consoleTee, !consoleTee.buffer.isEmpty else { return true }
+        waitingRead = nil
+        let reply = ConsoleOutputReply(output: consoleTee.take())
+        return send(reply: reply.body, for: CommandCatalog.consoleRead, requestID: requestID, to: fd)
+    }
+
+    private func detachConsole() {
+        attachedFD = nil
+        waitingRead = nil
+        consoleTee?.detach()
     }
 
     /// Why `command` cannot run now, or nil.

@@ -42,46 +42,64 @@ struct CtlCommand: ParsableCommand {
 
     func run() throws {
         guard Names.isValidVMName(name) else { throw ValidationError("\(name): not a VM name") }
-        guard let spec = CommandCatalog.command(named: command), spec.helper == .control else {
-            let names = CommandCatalog.all.filter { $0.helper == .control }.map(\.name)
-            throw ValidationError("\(command): not a control command; commands are \(names.joined(separator: ", "))")
+        // The console's commands belong to an attached session: `bulkhead console NAME`.
+        guard let spec = CommandCatalog.command(named: command), spec.helper == .control, !spec.groups.contains(.console) else {
+            let names = CommandCatalog.all.filter { $0.helper == .control && !$0.groups.contains(.console) }.map(\.name)
+            throw ValidationError(
+                "\(command): not a control command for ctl; commands are \(names.joined(separator: ", ")) (the console: bulkhead console NAME)")
         }
         guard timeoutMs <= 600_000 else { throw ValidationError("--timeout-ms: at most 600000") }
+        let socket = Self.connect(to: name)
+        defer { socket.close() }
+        // pause waits for every vCPU; a stop's reply comes once the worker has asked the guest.
+        try? socket.setReceiveTimeout(microseconds: 10_000_000)
+        let client = RequestClient(socket: socket)
+        Self.call(socket, command) { () throws(ProtocolError) in _ = try client.hello() }
+        let body = spec.id == CommandCatalog.stop.id ? StopRequest(timeoutMilliseconds: timeoutMs).body : []
+        let reply = Self.call(socket, command) { () throws(ProtocolError) in try client.call(command: spec, body: body).body }
+        print(render(spec, reply), terminator: "")
+        if spec.id == CommandCatalog.stop.id { waitForEnd(socket) }
+    }
+
+    /// The VM's control socket, connected; 66 or 67 (printed) when there is none or it refuses.
+    static func connect(to name: String) -> SeqPacketSocket {
         let path = "\(VMRegistry.root)/\(name)/\(ControlServer.socketName)"
         let fd = bh_control_connect(path)
         guard fd >= 0 else {
             if fd == -EACCES || fd == -EPERM { fail(Status.peerRefused, "\(path): \(String(cString: strerror(-fd)))") }
             fail(Status.noSuchVM, "no running VM named \(name) with a control socket (\(path): \(String(cString: strerror(-fd))))")
         }
-        let socket = SeqPacketSocket(FileDescriptor(rawValue: fd))
-        defer { socket.close() }
-        // pause waits for every vCPU; a stop's reply comes once the worker has asked the guest.
-        try? socket.setReceiveTimeout(microseconds: 10_000_000)
-        let client = RequestClient(socket: socket)
-        _ = call(socket) { () throws(ProtocolError) in _ = try client.hello() }
-        let body = spec.id == CommandCatalog.stop.id ? StopRequest(timeoutMilliseconds: timeoutMs).body : []
-        let reply = call(socket) { () throws(ProtocolError) in try client.call(command: spec, body: body).body }
-        print(render(spec, reply), terminator: "")
-        if spec.id == CommandCatalog.stop.id { waitForEnd(socket) }
+        return SeqPacketSocket(FileDescriptor(rawValue: fd))
     }
 
     /// Runs one exchange; any failure ends the process with its documented status.
-    private func call<T>(_ socket: SeqPacketSocket, _ body: () throws(ProtocolError) -> T) -> T {
+    @discardableResult
+    static func call<T>(_ socket: SeqPacketSocket, _ command: String, _ body: () throws(ProtocolError) -> T) -> T {
         do { return try body() } catch {
             var error = error
             // A refused peer is sent one error and closed; a send that raced the close
             // finds the socket shut, and the error still waits to be read.
             if Self.isConnectionLoss(error), let pending = Self.pendingError(socket) { error = pending }
-            if case .remote(let code, let message) = error {
-                switch code {
-                case ProtocolError.peerRefused("").code: fail(Status.peerRefused, message)
-                case ProtocolError.commandDenied(command: "", group: "").code: fail(Status.groupDenied, message)
-                case ProtocolError.stateConflict("").code: fail(Status.stateConflict, message)
-                default: fail(Status.failed, "\(command): \(ProtocolError.codeNames[code] ?? "error \(code)"): \(message)")
-                }
-            }
-            fail(Status.failed, "\(command): \(error)")
+            Glibc.exit(status(of: error, command: command))
         }
+    }
+
+    /// Prints why `command` failed and returns the documented exit status for it.
+    static func status(of error: ProtocolError, command: String) -> Int32 {
+        if case .remote(let code, let message) = error {
+            switch code {
+            case ProtocolError.peerRefused("").code: return printed(Status.peerRefused, message)
+            case ProtocolError.commandDenied(command: "", group: "").code: return printed(Status.groupDenied, message)
+            case ProtocolError.stateConflict("").code: return printed(Status.stateConflict, message)
+            default: return printed(Status.failed, "\(command): \(ProtocolError.codeNames[code] ?? "error \(code)"): \(message)")
+            }
+        }
+        return printed(Status.failed, "\(command): \(error)")
+    }
+
+    private static func printed(_ status: Int32, _ message: String) -> Int32 {
+        StandardError.line(message)
+        return status
     }
 
     private static func isConnectionLoss(_ error: ProtocolError) -> Bool {
@@ -159,7 +177,9 @@ struct CtlCommand: ParsableCommand {
         "\(milliseconds / 1000).\(String(repeating: "0", count: 3 - String(milliseconds % 1000).count))\(milliseconds % 1000)"
     }
 
-    private func fail(_ status: Int32, _ message: String) -> Never {
+    private func fail(_ status: Int32, _ message: String) -> Never { Self.fail(status, message) }
+
+    private static func fail(_ status: Int32, _ message: String) -> Never {
         StandardError.line(message)
         Glibc.exit(status)
     }

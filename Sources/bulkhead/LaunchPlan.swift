@@ -32,8 +32,11 @@ struct LaunchPlan {
         static let console: Int32 = 6
         static let blockSocket: Int32 = 7
         static let netSocket: Int32 = 8
-        /// The read end of the console input pipe (ConsoleInput), when stdin gives input.
+        /// The read end of the console input pipe (ConsoleInput), when stdin gives input or
+        /// the VM serves a control socket (`bulkhead console` feeds the same pipe).
         static let consoleInput: Int32 = 9
+        /// The write end of the console tee (ConsoleTee), when the VM serves a control socket.
+        static let consoleTee: Int32 = 10
     }
 
     let configuration: RunConfiguration
@@ -44,8 +47,12 @@ struct LaunchPlan {
     /// Each spawned executable, opened and (as root) checked by TrustedExecutable: the file
     /// that runs, by its path. The parent keeps them (O_PATH, close-on-exec) until it spawns.
     let programs: [String: FileDescriptor]
-    /// What the guest's UART reads: the run's stdin as ConsoleInput relays it; nil without input.
+    /// What the guest's UART reads: the run's stdin as ConsoleInput relays it; `.attached`
+    /// when only `bulkhead console` gives input; nil without input.
     let consoleInput: ConsoleInput.Source?
+    /// A control socket is served (`--name`): `bulkhead console` may attach, so the worker
+    /// gets a console input pipe in any case and the console tee (ConsoleTee).
+    let attachable: Bool
     /// BULKHEAD_RUN_AS per child name, set by `bulkhead run` as root (RunDefense).
     var identities: [String: String] = [:]
     /// The VM's name (`--name`, default vm-PID): BULKHEAD_VM in each child's environment and
@@ -59,8 +66,9 @@ struct LaunchPlan {
     func program(_ executable: String) -> FileDescriptor { programs[executable]! }
 
 
-    init(_ configuration: RunConfiguration) throws {
+    init(_ configuration: RunConfiguration, attachable: Bool = false) throws {
         self.configuration = configuration
+        self.attachable = attachable
         helpers = Self.helpers(for: configuration).map { helper in
             var helper = helper
             helper.connectTo = configuration.connect[helper.kind]
@@ -88,7 +96,7 @@ struct LaunchPlan {
             arguments += ["--console-fd", "\(WorkerFD.console)"]
             resources.append("console \(path) (opened by the parent)")
         }
-        consoleInput = ConsoleInput.Source.standardInput()
+        consoleInput = ConsoleInput.Source.standardInput() ?? (attachable ? .attached : nil)
         switch consoleInput {
         case .terminal?:
             arguments += ["--console-input-fd", "\(WorkerFD.consoleInput)"]
@@ -96,7 +104,14 @@ struct LaunchPlan {
         case .stream?:
             arguments += ["--console-input-fd", "\(WorkerFD.consoleInput)"]
             resources.append("console input from stdin (a pipe from the parent)")
+        case .attached?:
+            arguments += ["--console-input-fd", "\(WorkerFD.consoleInput)"]
+            resources.append("console input from `bulkhead console` (a pipe from the parent)")
         case nil: break
+        }
+        if attachable {
+            arguments += ["--console-tee-fd", "\(WorkerFD.consoleTee)"]
+            resources.append("console output copied for `bulkhead console` (a non-blocking pipe to the parent)")
         }
         arguments += [
             "--memory", "\(configuration.memoryMiB)", "--cpus", "\(configuration.cpus)", "--seccomp", configuration.seccomp.rawValue,

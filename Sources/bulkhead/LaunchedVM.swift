@@ -25,16 +25,24 @@ struct LaunchedVM {
     var hooks: HookPhases?
     /// The console input the supervisor relays (ConsoleInput); nil when stdin gives none.
     var consoleInput: ConsoleInput?
+    /// The copy of the console output for `bulkhead console` (ConsoleTee); nil without a control socket.
+    var consoleTee: ConsoleTee?
 
     static let handshakeTimeoutMicroseconds = 2_000_000
 
     /// Starts every helper of `plan` and waits for its handshake, then opens /dev/kvm and
     /// starts the worker. On failure whatever was started is killed and reaped.
-    static func start(_ plan: LaunchPlan, in cgroup: VMCgroup?, consoleInput: ConsoleInput? = nil) throws -> LaunchedVM {
+    static func start(
+        _ plan: LaunchPlan, in cgroup: VMCgroup?, consoleInput: ConsoleInput? = nil, consoleTee: ConsoleTee? = nil
+    ) throws -> LaunchedVM {
         var vm = LaunchedVM()
         vm.cgroup = cgroup
         vm.consoleInput = consoleInput
-        defer { consoleInput?.workerStarted() }
+        vm.consoleTee = consoleTee
+        defer {
+            consoleInput?.workerStarted()
+            consoleTee?.workerStarted()
+        }
         do {
             try vm.launch(plan)
         } catch {
@@ -128,7 +136,7 @@ struct LaunchedVM {
             plan.helpers.firstIndex { $0.kind == kind }.map { helperSockets[$0].fileDescriptor.rawValue } ?? -1
         }
         typealias FD = LaunchPlan.WorkerFD
-        var map = [Int32](repeating: -1, count: Int(FD.consoleInput) + 1)
+        var map = [Int32](repeating: -1, count: Int(FD.consoleTee) + 1)
         map[0] = devNull
         map[1] = 1
         // The worker's stderr is its report pipe too: whatever it writes reaches the operator
@@ -141,6 +149,7 @@ struct LaunchedVM {
         map[Int(FD.blockSocket)] = socket(of: .block)
         map[Int(FD.netSocket)] = socket(of: .net)
         map[Int(FD.consoleInput)] = consoleInput?.workerEnd ?? -1
+        map[Int(FD.consoleTee)] = consoleTee?.workerEnd ?? -1
         worker = try ChildProcess.spawn(
             name: "worker", program: plan.program(plan.workerExecutable), executable: plan.workerExecutable, arguments: plan.workerArguments, fds: map,
             runAs: plan.identities["worker"], vm: plan.vmName, newPIDNamespace: plan.identities["worker"] != nil,

@@ -80,15 +80,20 @@ struct RunCommand: ParsableCommand {
             StandardError.line("warning: cannot read /dev/kmsg; a forbidden call will be reported as unknown")
         }
         // The console input pipe, and raw mode on a terminal: restored on every way out below.
+        // With a control socket, the tee that `bulkhead console` shows the output through.
         let console: ConsoleInput?
-        do { console = try plan.consoleInput.map { try ConsoleInput(source: $0) } } catch {
+        let tee: ConsoleTee?
+        do {
+            tee = plan.attachable ? try ConsoleTee() : nil  // first: raw mode is the last thing set
+            console = try plan.consoleInput.map { try ConsoleInput(source: $0, attachable: plan.attachable) }
+        } catch {
             StandardError.line("\(error)")
             Self.removeCgroupAndRegistration(cgroup, defense.registration)
             Glibc.exit(ExitStatus.systemError)
         }
         var vm: LaunchedVM
         do {
-            vm = try LaunchedVM.start(plan, in: cgroup, consoleInput: console)
+            vm = try LaunchedVM.start(plan, in: cgroup, consoleInput: console, consoleTee: tee)
         } catch {
             console?.restoreTerminal()
             StandardError.line("\(error)")
@@ -102,7 +107,7 @@ struct RunCommand: ParsableCommand {
         if options.defense.name != nil, let registration = defense.registration {
             do {
                 try ControlServer.listen(at: registration.controlPath)
-                control = ControlServer(settings: controlSettings, facts: Self.facts(plan, vm))
+                control = ControlServer(settings: controlSettings, facts: Self.facts(plan, vm), console: console, tee: tee)
             } catch {
                 StandardError.line("\(error)")
                 vm.killAll()
@@ -170,7 +175,8 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw ConfigurationError("refused", "\(error)")
         }
-        var plan = try LaunchPlan(configuration)
+        // `--name` serves a control socket: the worker gets the console pipes `bulkhead console` uses.
+        var plan = try LaunchPlan(configuration, attachable: options.defense.name != nil)
         plan.cgroupLimits = try CgroupSetup.limits(options.cgroup, for: plan)
         return plan
     }

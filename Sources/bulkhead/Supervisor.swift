@@ -84,6 +84,7 @@ final class Supervisor {
             let hookFD = vm.hooks?.pollFD ?? -1
             if hookFD >= 0 { fds.append(pollfd(fd: hookFD, events: Int16(POLLIN), revents: 0)) }
             if let console = vm.consoleInput { fds += console.pollEntries() }
+            if let tee = vm.consoleTee { fds += tee.pollEntries }
             let controlStart = fds.count
             if let control { fds += control.pollFDs }
             let n = bh_ppoll_ms(&fds, UInt(fds.count), control?.pollTimeoutMilliseconds ?? -1)
@@ -99,6 +100,10 @@ final class Supervisor {
                 if console.quitRequested { return .consoleQuit }
             }
             if flooded { return .flooded }
+            if let tee = vm.consoleTee {
+                tee.serve(fds)
+                control?.consoleOutputArrived()
+            }
             if let control {
                 control.serve(Array(fds[controlStart...]), statusFD: vm.statusFD)
                 if control.hardStopIsDue { return .controlStop }

@@ -21,7 +21,8 @@ struct CoverageScenario: Sendable, CustomStringConvertible {
         case signalParent(Int32)
         /// SIGKILL to a child by role (`block`, `worker`): the parent ends the rest.
         case kill(String)
-        /// `bulkhead ctl NAME COMMAND` for each command, in order (the parent's control socket).
+        /// `bulkhead ctl NAME COMMAND` for each command, in order (the parent's control socket);
+        /// a command starting with `console` is `bulkhead console … NAME`.
         case ctl([[String]])
         /// SIGSTOP to every process of the VM, then SIGCONT: each resumes what it slept in.
         case stopAndContinue
@@ -50,7 +51,7 @@ struct CoverageScenario: Sendable, CustomStringConvertible {
         .vm("boot-1cpu", ["--cmdline", "banner poweroff"]),
         .vm("boot-2cpu", ["--cpus", "2", "--cmdline", "banner cpus sleep=20 poweroff"]),
         .vm("boot-16cpu", ["--cpus", "16", "--cmdline", "banner cpus poweroff"]),
-        .vm("ctl", ["--cpus", "2", "--cmdline", "banner sleep=20000 poweroff"], then: .ctl([["info"], ["pause"], ["resume"], ["reset"], ["stop", "--timeout-ms", "1000"]])),
+        .vm("ctl", ["--cpus", "2", "--cmdline", "banner sleep=20000 poweroff"], then: .ctl([["info"], ["pause"], ["resume"], ["reset"], ["console", "--settle-ms", "200"], ["stop", "--timeout-ms", "1000"]])),
         .vm("stop-continue", ["--disk", "{disk}", "--cmdline", "banner sleep=1500 blk-sha256=0 poweroff"], then: .stopAndContinue),
         .vm("disk-rw", ["--disk", "{disk}", "--cmdline", "blk-sha256=0 blk-write=0 blk-hostile=0,outside poweroff"]),
         .vm("disk-ro", ["--disk", "{disk},readonly", "--cmdline", "blk-write=0 blk-read=0,1 poweroff"]),

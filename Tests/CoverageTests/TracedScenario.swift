@@ -66,7 +66,14 @@ struct TracedScenario {
             case .signalParent(let signal): kill(pids["parent"] ?? 0, signal)
             case .kill(let role): kill(pids[role] ?? 0, SIGKILL)
             case .ctl(let commands):
-                for command in commands { _ = try? runToEnd(Self.bulkhead, ["ctl", vmName] + command) }
+                for command in commands {
+                    // `console …`: `bulkhead console … NAME` on /dev/null (attach, detach once the output settled).
+                    if command.first == "console" {
+                        _ = try? runToEnd("/bin/sh", ["-c", #"exec "$0" "$@" </dev/null"#, Self.bulkhead] + command + [vmName])
+                    } else {
+                        _ = try? runToEnd(Self.bulkhead, ["ctl", vmName] + command)
+                    }
+                }
             case .stopAndContinue:
                 let all = pids.values
                 for pid in all { kill(pid, SIGSTOP) }

@@ -6,7 +6,8 @@ import BulkheadProtocol
 /// RequestCheck as the control socket runs it, then the typed decode of what passed; odd:
 /// the rest is a worker's `metrics …` answer through MetricsReply.fromWorkerLine. Verdicts:
 /// a request that passes is a control or `any` command outside every denied group (and
-/// never test-only); a metrics reply built from a worker line fits its field and
+/// never test-only; `console`, `console.read` and `console.write` never with console denied),
+/// and a `console.write` carries at most one field of input; a metrics reply built from a worker line fits its field and
 /// re-encodes to what it decodes from.
 public enum ControlRequestsEntry {
     public static func run(_ input: [UInt8]) -> FuzzOutcome {
@@ -29,6 +30,9 @@ public enum ControlRequestsEntry {
                 switch request.command.id {
                 case CommandCatalog.stop.id: _ = try request.decode(StopRequest.self)
                 case CommandCatalog.hello.id: _ = try request.decode(HelloRequest.self)
+                case CommandCatalog.consoleWrite.id:
+                    let write = try request.decode(ConsoleWriteRequest.self)
+                    check(write.input.count <= ProtocolLimits.maxFieldLength, "console.write input within one field")
                 default: check(request.body.isEmpty, "\(request.command.name) takes no arguments")
                 }
             } catch {

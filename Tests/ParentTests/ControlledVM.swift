@@ -63,6 +63,17 @@ final class ControlledVM {
         return ((status >> 8) & 0xFF, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
     }
 
+    /// `sh -c SCRIPT` with $B the `bulkhead` executable and $N the VM's name, in the VM's
+    /// registry; through system(3) as `ctl` is. Output and errors together.
+    func shell(_ script: String) -> (status: Int32, output: String) {
+        let out = runtime + ".sh-\(Int.random(in: 0..<1_000_000))"
+        defer { unlink(out) }
+        let quoted = "'" + script.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        let status = system(
+            "BULKHEAD_RUNTIME_DIR='\(runtime)' B='\(ParentRun.executable)' N='\(name)' /bin/sh -c \(quoted) >\(out) 2>&1 </dev/null")
+        return ((status >> 8) & 0xFF, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
+    }
+
     /// The guest's console lines so far.
     var consoleLines: [String] {
         ((try? String(contentsOfFile: console, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)

@@ -16,8 +16,8 @@ extension Profile {
         name: "parent",
         summary: "the supervisor after sealing: wait, report, end the VM through its cgroup, clean up",
         rules: [
-            .allow("ppoll", because: "wait on the signalfd (SIGCHLD, SIGINT, SIGTERM), the status socket, the report pipe, the control socket and the console input (stdin, the pipe to the worker)"),
-            .allow("read", because: "signals from the signalfd, the worker's status and reports, /dev/kmsg, console input on stdin"),
+            .allow("ppoll", because: "wait on the signalfd (SIGCHLD, SIGINT, SIGTERM), the status socket, the report pipe, the control socket, the console input (stdin, the pipe to the worker) and the console tee"),
+            .allow("read", because: "signals from the signalfd, the worker's status and reports, /dev/kmsg, console input on stdin, the console tee while `bulkhead console` is attached"),
             .allow("write", because: "`stop`, `pause` and `resume` to the worker, \"1\" to cgroup.kill, report lines to stderr, console input into the pipe to the worker"),
             .allow("recvmsg", because: "control-socket requests"),
             .allow("sendmsg", because: "control-socket replies; under systemd (JOURNAL_STREAM) its lines as sd_journal_send datagrams"),

@@ -10,7 +10,7 @@ extension Profile {
             .allow("ioctl", where: .arg(1, .equal(KernelConstant.kvmRun)), because: "run the guest"),
             .allow(
                 "write",
-                because: "serial console bytes to the console fd; the UART's irqfd; wake the io thread (receive FIFO half read, an escape-probe @io request)"),
+                because: "serial console bytes to the console fd and the console tee (non-blocking: dropped when full); the UART's irqfd; wake the io thread (receive FIFO half read, an escape-probe @io request)"),
             .allow("rt_sigreturn", because: "return from the empty pause-kick handler that ended KVM_RUN with EINTR"),
         ])
 }
