@@ -14,7 +14,7 @@ public enum LinuxBoot {
     /// Guest-physical layout below 1 MiB (the long-mode tables sit at 0x1000–0xEFFF).
     public static let bootParamsAddress: UInt64 = 0x7000
     public static let commandLineAddress: UInt64 = 0x20000
-    public static let commandLineMax = 2048
+    public static let commandLineMax = VMLimits.linuxCommandLineSize
     /// Where a bzImage's protected-mode kernel goes, and the lowest address a vmlinux
     /// segment may use (everything below belongs to the VMM's tables and boot_params).
     public static let kernelMinimumAddress: UInt64 = 0x10_0000

@@ -13,7 +13,9 @@ public enum VMLimits {
     public static let cpus = 1...32
     /// Bytes of the test guest's command line (`--cmdline`): CMDLINE_MAX in Guest/layout.h.
     public static let testGuestCommandLineMax = 3840
-    /// Bytes of `--append` for Linux: the boot protocol's 2048-byte command line less its NUL
-    /// (KVM.LinuxBoot.commandLineMax).
-    public static let linuxAppendMax = 2047
+    /// The Linux boot protocol's command line, its NUL included: what boot_params' cmdline_size
+    /// says (KVM.LinuxBoot.commandLineMax).
+    public static let linuxCommandLineSize = 2048
+    /// Bytes of `--append` for Linux: that command line less its NUL.
+    public static let linuxAppendMax = linuxCommandLineSize - 1
 }
