@@ -1,6 +1,7 @@
 import CParent
 import CShim
 import Glibc
+import SystemPackage
 
 /// The guest's console input in `bulkhead run`: a pipe whose read end the worker gets as
 /// `--console-input-fd` (its io thread feeds the UART from it), and whose write end the
@@ -39,8 +40,8 @@ final class ConsoleInput {
 
     let source: Source
     /// The pipe's read end for the worker's fd map, until `workerStarted`.
-    private(set) var workerEnd: Int32
-    private var pipeEnd: Int32
+    private(set) var workerEnd: FileDescriptor?
+    private var pipeEnd: FileDescriptor?
     private var pending: [UInt8] = []
     private var stdinOpen: Bool
     /// `bulkhead console` may attach: the pipe outlives the end of stdin.
@@ -65,15 +66,15 @@ final class ConsoleInput {
         self.source = source
         self.attachable = attachable || source == .attached
         stdinOpen = source != .attached
-        (workerEnd, pipeEnd) = (fds[0], fds[1])
+        (workerEnd, pipeEnd) = (FileDescriptor(rawValue: fds[0]), FileDescriptor(rawValue: fds[1]))
         pending.reserveCapacity(Self.capacity)
         terminal = source == .terminal ? TerminalMode.enterRaw() : nil
     }
 
     /// The worker holds the read end now (or failed to start): the parent's copy goes.
     func workerStarted() {
-        if workerEnd >= 0 { close(workerEnd) }
-        workerEnd = -1
+        try? workerEnd?.close()
+        workerEnd = nil
     }
 
     /// The terminal as it was (TerminalMode). Called on every way out of `bulkhead run`;
@@ -87,7 +88,7 @@ final class ConsoleInput {
     /// taken (the caller keeps or drops the rest). Sent as the pipe takes them.
     @discardableResult
     func feed(_ bytes: some Collection<UInt8>) -> Int {
-        guard pipeEnd >= 0 else { return 0 }
+        guard pipeEnd != nil else { return 0 }
         let taken = bytes.prefix(Self.capacity - pending.count)
         pending += taken
         flush()
@@ -97,17 +98,17 @@ final class ConsoleInput {
     /// For the supervisor's ppoll: stdin while it may be read, the pipe while bytes wait.
     func pollEntries() -> [pollfd] {
         var fds: [pollfd] = []
-        if stdinOpen && pipeEnd >= 0 && (source == .terminal || pending.count < Self.capacity) {
+        if stdinOpen && pipeEnd != nil && (source == .terminal || pending.count < Self.capacity) {
             fds.append(pollfd(fd: 0, events: Int16(POLLIN), revents: 0))
         }
-        if pipeEnd >= 0 && !pending.isEmpty { fds.append(pollfd(fd: pipeEnd, events: Int16(POLLOUT), revents: 0)) }
+        if let pipeEnd, !pending.isEmpty { fds.append(pollfd(fd: pipeEnd.rawValue, events: Int16(POLLOUT), revents: 0)) }
         return fds
     }
 
     /// After ppoll: relays what is ready among `fds` (others' entries are ignored).
     func serve(_ fds: [pollfd]) {
         for entry in fds where entry.revents != 0 {
-            if entry.fd == 0 { readStandardInput() } else if entry.fd == pipeEnd { flush() }
+            if entry.fd == 0 { readStandardInput() } else if entry.fd == pipeEnd?.rawValue { flush() }
         }
     }
 
@@ -133,8 +134,8 @@ final class ConsoleInput {
 
     /// Writes what waits, as far as the pipe takes it. A worker that is gone (EPIPE) takes no more.
     private func flush() {
-        while pipeEnd >= 0 && !pending.isEmpty {
-            let n = pending.withUnsafeBytes { write(pipeEnd, $0.baseAddress, $0.count) }
+        while let pipe = pipeEnd, !pending.isEmpty {
+            let n = pending.withUnsafeBytes { write(pipe.rawValue, $0.baseAddress, $0.count) }
             if n > 0 {
                 pending.removeFirst(n)
                 continue
@@ -148,7 +149,7 @@ final class ConsoleInput {
     }
 
     private func closePipe() {
-        if pipeEnd >= 0 { close(pipeEnd) }
-        pipeEnd = -1
+        try? pipeEnd?.close()
+        pipeEnd = nil
     }
 }

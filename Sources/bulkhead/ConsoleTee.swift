@@ -1,6 +1,7 @@
 import BulkheadProtocol
 import CShim
 import Glibc
+import SystemPackage
 
 /// The copy of the guest's UART output that `bulkhead console` shows: a pipe whose write end
 /// the worker gets as `--console-tee-fd` (non-blocking: every console byte is written to the
@@ -16,8 +17,8 @@ final class ConsoleTee {
     static let capacity = ConsoleOutputReply.maxOutput
 
     /// The write end for the worker's fd map, until `workerStarted`.
-    private(set) var workerEnd: Int32
-    private var readEnd: Int32
+    private(set) var workerEnd: FileDescriptor?
+    private var readEnd: FileDescriptor?
     private(set) var buffer: [UInt8] = []
     /// A client is attached: output is kept for it.
     private var collecting = false
@@ -34,27 +35,29 @@ final class ConsoleTee {
                 throw LaunchError.system("console tee pipe: \(String(cString: strerror(errno)))")
             }
         }
-        (readEnd, workerEnd) = (fds[0], fds[1])
+        (readEnd, workerEnd) = (FileDescriptor(rawValue: fds[0]), FileDescriptor(rawValue: fds[1]))
         buffer.reserveCapacity(Self.capacity)
     }
 
     /// The worker holds the write end now (or failed to start): the parent's copy goes.
     func workerStarted() {
-        if workerEnd >= 0 { close(workerEnd) }
-        workerEnd = -1
+        try? workerEnd?.close()
+        workerEnd = nil
     }
 
     /// For the supervisor's ppoll: the pipe while a client is attached and there is room.
     var pollEntries: [pollfd] {
-        collecting && readEnd >= 0 && buffer.count < Self.capacity ? [pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)] : []
+        guard collecting, let readEnd, buffer.count < Self.capacity else { return [] }
+        return [pollfd(fd: readEnd.rawValue, events: Int16(POLLIN), revents: 0)]
     }
 
     /// A client attached: what waited from before it is discarded (at most the pipe's 64 KiB).
     func attach() {
         buffer.removeAll(keepingCapacity: true)
         var scratch = [UInt8](repeating: 0, count: Self.capacity)
-        for _ in 0..<64 where readEnd >= 0 {
-            let n = read(readEnd, &scratch, scratch.count)
+        for _ in 0..<64 {
+            guard let readEnd else { break }
+            let n = read(readEnd.rawValue, &scratch, scratch.count)
             if n < 0 && errno == EINTR { continue }
             if n == 0 { closeReadEnd() }
             if n <= 0 { break }
@@ -69,11 +72,11 @@ final class ConsoleTee {
 
     /// After ppoll: reads what `fds` shows ready into `buffer`, as far as it has room.
     func serve(_ fds: [pollfd]) {
-        guard readEnd >= 0, collecting, fds.contains(where: { $0.fd == readEnd && $0.revents != 0 }) else { return }
+        guard let readEnd, collecting, fds.contains(where: { $0.fd == readEnd.rawValue && $0.revents != 0 }) else { return }
         let room = Self.capacity - buffer.count
         guard room > 0 else { return }
         var chunk = [UInt8](repeating: 0, count: room)
-        let n = read(readEnd, &chunk, room)
+        let n = read(readEnd.rawValue, &chunk, room)
         if n > 0 { buffer += chunk[..<n] } else if n == 0 || (errno != EINTR && errno != EAGAIN) { closeReadEnd() }
     }
 
@@ -85,8 +88,8 @@ final class ConsoleTee {
 
     /// The worker has ended (end of file): nothing more comes.
     private func closeReadEnd() {
-        if readEnd >= 0 { close(readEnd) }
-        readEnd = -1
+        try? readEnd?.close()
+        readEnd = nil
     }
 }
 

@@ -148,8 +148,8 @@ struct LaunchedVM {
         map[Int(FD.console)] = console
         map[Int(FD.blockSocket)] = socket(of: .block)
         map[Int(FD.netSocket)] = socket(of: .net)
-        map[Int(FD.consoleInput)] = consoleInput?.workerEnd ?? -1
-        map[Int(FD.consoleTee)] = consoleTee?.workerEnd ?? -1
+        map[Int(FD.consoleInput)] = consoleInput?.workerEnd?.rawValue ?? -1
+        map[Int(FD.consoleTee)] = consoleTee?.workerEnd?.rawValue ?? -1
         worker = try ChildProcess.spawn(
             name: "worker", program: plan.program(plan.workerExecutable), executable: plan.workerExecutable, arguments: plan.workerArguments, fds: map,
             runAs: plan.identities["worker"], vm: plan.vmName, newPIDNamespace: plan.identities["worker"] != nil,

@@ -5,6 +5,7 @@ import CShim
 import Glibc
 import RunSpecs
 import Sandbox
+import SystemPackage
 import Vocabulary
 
 /// `bulkhead run [options]`: validate, apply the policy, start the helpers and the worker,
@@ -127,7 +128,7 @@ struct RunCommand: ParsableCommand {
             Self.removeCgroupAndRegistration(cgroup, defense.registration)
             _exit(ExitStatus.systemError)
         }
-        let status = Supervisor(vm: vm, signalFD: signalFD, audit: audit, control: control).run()
+        let status = Supervisor(vm: vm, signalFD: FileDescriptor(rawValue: signalFD), audit: audit, control: control).run()
         console?.restoreTerminal()
         Self.removeCgroupAndRegistration(cgroup, defense.registration)
         _exit(status)

@@ -2,6 +2,7 @@ import BulkheadProtocol
 import CParent
 import Glibc
 import Sandbox
+import SystemPackage
 import Vocabulary
 
 /// The sealed parent's only job (DESIGN.md §2 step 7): wait until the guest powers off, a
@@ -14,7 +15,7 @@ import Vocabulary
 /// exec helper for (HookPhases): while the VM runs their replies are one more fd it polls.
 final class Supervisor {
     private var vm: LaunchedVM
-    private let signalFD: Int32
+    private let signalFD: FileDescriptor
     private let audit: KernelAuditLog?
     private let hasAudit: Bool
     /// Processes not yet reaped, by pid.
@@ -55,7 +56,7 @@ final class Supervisor {
         case consoleQuit
     }
 
-    init(vm: LaunchedVM, signalFD: Int32, audit: consuming KernelAuditLog?, control: ControlServer? = nil) {
+    init(vm: LaunchedVM, signalFD: FileDescriptor, audit: consuming KernelAuditLog?, control: ControlServer? = nil) {
         self.vm = vm
         self.control = control
         self.signalFD = signalFD
@@ -77,7 +78,7 @@ final class Supervisor {
 
     private func waitForCause() -> Cause {
         while true {
-            var fds = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
+            var fds = [pollfd(fd: signalFD.rawValue, events: Int16(POLLIN), revents: 0)]
             if vm.reportFD >= 0 { fds.append(pollfd(fd: vm.reportFD, events: Int16(POLLIN), revents: 0)) }
             if vm.statusFD >= 0 { fds.append(pollfd(fd: vm.statusFD, events: Int16(POLLIN), revents: 0)) }
             for fd in vm.helperErrorFDs where fd >= 0 { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
@@ -111,7 +112,7 @@ final class Supervisor {
             guard fds[0].revents != 0 else { continue }
             var stop: Int32?
             while true {
-                let signal = bh_signalfd_read(signalFD)
+                let signal = bh_signalfd_read(signalFD.rawValue)
                 guard signal > 0 else { break }
                 if signal == SIGINT || signal == SIGTERM || signal == SIGHUP { stop = stop ?? signal }
             }
@@ -278,10 +279,10 @@ final class Supervisor {
         while waiting() && left > 0 {
             _ = reap()
             guard waiting() else { return }
-            var fds = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
+            var fds = [pollfd(fd: signalFD.rawValue, events: Int16(POLLIN), revents: 0)]
             let step = min(left, 50)
             _ = bh_ppoll_ms(&fds, 1, step)
-            while bh_signalfd_read(signalFD) > 0 {}
+            while bh_signalfd_read(signalFD.rawValue) > 0 {}
             left -= step
         }
         _ = reap()
