@@ -1,5 +1,6 @@
 import CParent
 import Glibc
+import SystemPackage
 
 /// Lines a child writes to the sealed parent (the worker's report pipe and status socket,
 /// each helper's stderr pipe), read into a buffer that never holds more than `maximumLine` bytes. The parent stays
@@ -24,16 +25,16 @@ struct ChildLines {
         case overflow(dropped: Int)
     }
 
-    let fd: Int32
+    let fd: FileDescriptor
     /// The start of the line not yet ended; at most `maximumLine - 1` bytes.
     private var pending: [UInt8] = []
 
-    init(fd: Int32) { self.fd = fd }
+    init(fd: FileDescriptor) { self.fd = fd }
 
     /// One read(2) of at most `readSize` bytes (EINTR and EAGAIN bring nothing).
     mutating func read() -> Reading {
         var buffer = [UInt8](repeating: 0, count: Self.readSize)
-        let n = Glibc.read(fd, &buffer, buffer.count)
+        let n = Glibc.read(fd.rawValue, &buffer, buffer.count)
         if n < 0 && (errno == EINTR || errno == EAGAIN) { return Reading() }
         guard n > 0 else {
             defer { pending = [] }
@@ -66,7 +67,7 @@ struct ChildLines {
     /// of an overlong line are dropped.
     mutating func relayWhatIsLeft(from child: String) {
         for _ in 0..<Self.maximumDrainReads {
-            var ready = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+            var ready = [pollfd(fd: fd.rawValue, events: Int16(POLLIN), revents: 0)]
             guard bh_ppoll_ms(&ready, 1, 0) > 0 else { return }
             let reading = read()
             for line in reading.lines { StandardError.relay(Self.sanitised(line, from: child)) }

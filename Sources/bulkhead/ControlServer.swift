@@ -110,8 +110,8 @@ final class ControlServer {
 
     var hardStopIsDue: Bool { hardStopAt.map { bh_monotonic_ms() >= $0 } ?? false }
 
-    /// Serves what ppoll found ready. `statusFD`: the worker's status socket (-1 once gone).
-    func serve(_ ready: [pollfd], statusFD: Int32) {
+    /// Serves what ppoll found ready. `statusFD`: the worker's status socket (nil once gone).
+    func serve(_ ready: [pollfd], statusFD: FileDescriptor?) {
         for entry in ready where entry.revents != 0 {
             if entry.fd == Self.listeningFD {
                 acceptAll()
@@ -171,7 +171,7 @@ final class ControlServer {
 
     // MARK: requests
 
-    private func readClient(_ fd: Int32, statusFD: Int32) {
+    private func readClient(_ fd: Int32, statusFD: FileDescriptor?) {
         let socket = SeqPacketSocket(FileDescriptor(rawValue: fd))
         for _ in 0..<Self.datagramsPerWake {
             var datagram: ReceivedDatagram
@@ -194,7 +194,7 @@ final class ControlServer {
     }
 
     /// Answers (or forwards) one checked request; false when the client must be dropped.
-    private func answer(_ request: IncomingRequest, from fd: Int32, statusFD: Int32) -> Bool {
+    private func answer(_ request: IncomingRequest, from fd: Int32, statusFD: FileDescriptor?) -> Bool {
         let command = request.command
         func reply<Message: BodyCodable>(_ message: Message) -> Bool {
             send(reply: message.body, for: command, requestID: request.requestID, to: fd)
@@ -218,7 +218,7 @@ final class ControlServer {
                 timeout = stop.timeoutMilliseconds
             }
             if let conflict = conflict(for: command) { return fail(.stateConflict(conflict)) }
-            guard statusFD >= 0 else { return fail(.stateConflict("the worker has ended")) }
+            guard let statusFD else { return fail(.stateConflict("the worker has ended")) }
             let message =
                 switch command.id {
                 case CommandCatalog.metrics.id: "metrics"
@@ -227,7 +227,7 @@ final class ControlServer {
                 case CommandCatalog.reset.id: "reset"
                 default: "guest-stop"
                 }
-            guard message.withCString({ write(statusFD, $0, strlen($0)) }) > 0 else {
+            guard message.withCString({ write(statusFD.rawValue, $0, strlen($0)) }) > 0 else {
                 return fail(.stateConflict("the worker does not answer"))
             }
             forwarded = Forwarded(clientFD: fd, requestID: request.requestID, command: command, timeoutMilliseconds: timeout)

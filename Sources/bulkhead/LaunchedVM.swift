@@ -13,12 +13,12 @@ struct LaunchedVM {
     var helperSockets: [SeqPacketSocket] = []
     /// Read end of each started helper's stderr pipe, by position in `helpers`: what a helper
     /// writes reaches the operator only through the supervisor's bounded, sanitised relay.
-    var helperErrorFDs: [Int32] = []
+    var helperErrorFDs: [FileDescriptor?] = []
     var worker: ChildProcess?
     /// Read end of the worker's report pipe (errors and the trap-mode line).
-    var reportFD: Int32 = -1
+    var reportFD: FileDescriptor?
     /// The parent's end of the worker's status socket (`ready`, `poweroff N`; `stop` from the parent).
-    var statusFD: Int32 = -1
+    var statusFD: FileDescriptor?
     /// The VM's cgroup v2, which every child is born in (CgroupSetup); nil without one.
     var cgroup: VMCgroup?
     /// The hooks asked of the exec helper (HookPhases); nil without an exec helper.
@@ -71,7 +71,7 @@ struct LaunchedVM {
             helperSockets.append(mine)
             var errors: [Int32] = [-1, -1]
             guard pipe(&errors) == 0, fcntl(errors[0], F_SETFD, FD_CLOEXEC) == 0, fcntl(errors[1], F_SETFD, FD_CLOEXEC) == 0 else { throw LaunchError.system("pipe: \(String(cString: strerror(errno)))") }
-            helperErrorFDs.append(errors[0])
+            helperErrorFDs.append(FileDescriptor(rawValue: errors[0]))
             do {
                 defer { theirs.close(); close(errors[1]) }
                 helpers.append(
@@ -80,7 +80,7 @@ struct LaunchedVM {
                         arguments: plan.helperArguments(helper), fds: [devNull, 1, errors[1], theirs.fileDescriptor.rawValue],
                         runAs: plan.identities[helper.kind.rawValue], vm: plan.vmName, cgroupFD: cgroup?.joinFD))
             } catch {
-                close(helperErrorFDs.removeLast())
+                try? helperErrorFDs.removeLast()?.close()
                 throw LaunchError.helper("\(helper.kind.rawValue) helper: \(error)")
             }
         }
@@ -123,11 +123,11 @@ struct LaunchedVM {
         defer { close(kvm) }
         var report: [Int32] = [-1, -1]
         guard pipe(&report) == 0, fcntl(report[0], F_SETFD, FD_CLOEXEC) == 0, fcntl(report[1], F_SETFD, FD_CLOEXEC) == 0 else { throw LaunchError.system("pipe: \(String(cString: strerror(errno)))") }
-        reportFD = report[0]
+        reportFD = FileDescriptor(rawValue: report[0])
         defer { close(report[1]) }
         let (statusMine, statusTheirs): (SeqPacketSocket, SeqPacketSocket)
         do { (statusMine, statusTheirs) = try SeqPacketSocket.pair() } catch { throw LaunchError.system("socketpair: \(error)") }
-        statusFD = statusMine.fileDescriptor.rawValue
+        statusFD = statusMine.fileDescriptor
         defer { statusTheirs.close() }
         var console: Int32 = -1
         if case .file(let path) = plan.configuration.console { console = try ConsoleFile.open(path).rawValue }
@@ -183,18 +183,19 @@ struct LaunchedVM {
         // The helpers are gone: what they wrote (why one failed its handshake) is relayed
         // before the parent's own line about it.
         for (helper, fd) in zip(helpers, helperErrorFDs) {
+            guard let fd else { continue }
             var lines = ChildLines(fd: fd)
             lines.relayWhatIsLeft(from: helper.name)
-            close(fd)
+            try? fd.close()
         }
         helperErrorFDs = []
         helperSockets.forEach { $0.close() }
-        if reportFD >= 0 { close(reportFD) }
-        if statusFD >= 0 { close(statusFD) }
+        try? reportFD?.close()
+        try? statusFD?.close()
         helpers = []
         helperSockets = []
         worker = nil
-        reportFD = -1
-        statusFD = -1
+        reportFD = nil
+        statusFD = nil
     }
 }

@@ -24,10 +24,10 @@ final class Supervisor {
     /// Children the parent itself signalled while ending the VM: their deaths are not news.
     private var signalled: Set<pid_t> = []
     /// The worker's report pipe and status socket, each read through a bounded line buffer.
-    private var report: ChildLines
-    private var status: ChildLines
+    private var report: ChildLines?
+    private var status: ChildLines?
     /// Each helper's stderr pipe (by position in `vm.helpers`), relayed like the report pipe.
-    private var helperErrors: [ChildLines]
+    private var helperErrors: [ChildLines?]
     /// Set when the worker (or a helper, on its stderr) wrote a line longer than `ChildLines.maximumLine`: the VM is ended.
     private var flooded = false
     private var trapLine: Substring?
@@ -62,9 +62,9 @@ final class Supervisor {
         self.signalFD = signalFD
         self.hasAudit = audit != nil
         self.audit = audit
-        report = ChildLines(fd: vm.reportFD)
-        status = ChildLines(fd: vm.statusFD)
-        helperErrors = vm.helperErrorFDs.map { ChildLines(fd: $0) }
+        report = vm.reportFD.map { ChildLines(fd: $0) }
+        status = vm.statusFD.map { ChildLines(fd: $0) }
+        helperErrors = vm.helperErrorFDs.map { $0.map { ChildLines(fd: $0) } }
         for child in vm.helpers + (vm.worker.map { [$0] } ?? []) { alive[child.pid] = child }
     }
 
@@ -79,9 +79,9 @@ final class Supervisor {
     private func waitForCause() -> Cause {
         while true {
             var fds = [pollfd(fd: signalFD.rawValue, events: Int16(POLLIN), revents: 0)]
-            if vm.reportFD >= 0 { fds.append(pollfd(fd: vm.reportFD, events: Int16(POLLIN), revents: 0)) }
-            if vm.statusFD >= 0 { fds.append(pollfd(fd: vm.statusFD, events: Int16(POLLIN), revents: 0)) }
-            for fd in vm.helperErrorFDs where fd >= 0 { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+            if let fd = vm.reportFD { fds.append(pollfd(fd: fd.rawValue, events: Int16(POLLIN), revents: 0)) }
+            if let fd = vm.statusFD { fds.append(pollfd(fd: fd.rawValue, events: Int16(POLLIN), revents: 0)) }
+            for case let fd? in vm.helperErrorFDs { fds.append(pollfd(fd: fd.rawValue, events: Int16(POLLIN), revents: 0)) }
             let hookFD = vm.hooks?.pollFD ?? -1
             if hookFD >= 0 { fds.append(pollfd(fd: hookFD, events: Int16(POLLIN), revents: 0)) }
             if let console = vm.consoleInput { fds += console.pollEntries() }
@@ -91,9 +91,9 @@ final class Supervisor {
             let n = bh_ppoll_ms(&fds, UInt(fds.count), control?.pollTimeoutMilliseconds ?? -1)
             if n == -EINTR { continue }
             for entry in fds[..<controlStart] where entry.revents != 0 {
-                if entry.fd == vm.reportFD { readReport() }
-                if entry.fd == vm.statusFD { readStatus() }
-                if let index = vm.helperErrorFDs.firstIndex(of: entry.fd) { readHelperErrors(index) }
+                if entry.fd == vm.reportFD?.rawValue { readReport() }
+                if entry.fd == vm.statusFD?.rawValue { readStatus() }
+                if let index = vm.helperErrorFDs.firstIndex(where: { $0?.rawValue == entry.fd }) { readHelperErrors(index) }
                 if entry.fd == hookFD, let failure = vm.hooks?.replyReady() { return .hookFailed(failure) }
             }
             if let console = vm.consoleInput {
@@ -143,7 +143,7 @@ final class Supervisor {
 
     /// Relays the worker's report lines to stderr, sanitised; keeps the trap-mode line for the report.
     private func readReport() {
-        let reading = report.read()
+        guard let fd = vm.reportFD, let reading = report?.read() else { return }
         for line in reading.lines {
             if line.starts(with: Self.trapPrefix) {
                 trapLine = Substring(String(decoding: line, as: UTF8.self))
@@ -151,13 +151,13 @@ final class Supervisor {
                 StandardError.relay(ChildLines.sanitised(line, from: "worker"))
             }
         }
-        if ended(reading.end, vm.reportFD, "report pipe") { vm.reportFD = -1 }
+        if ended(reading.end, fd, "report pipe") { vm.reportFD = nil }
     }
 
     private static let trapPrefix = Array("bulkhead-sigsys ".utf8)
 
     private func readStatus() {
-        let reading = status.read()
+        guard let fd = vm.statusFD, let reading = status?.read() else { return }
         for line in reading.lines {
             if line.starts(with: Array("poweroff ".utf8)) {
                 continue  // the worker's word on its status; the parent takes the status from waitpid
@@ -169,24 +169,24 @@ final class Supervisor {
                 control?.workerAnswered(Substring(String(decoding: line, as: UTF8.self)))
             }
         }
-        if ended(reading.end, vm.statusFD, "status socket") { vm.statusFD = -1 }
+        if ended(reading.end, fd, "status socket") { vm.statusFD = nil }
     }
 
     /// Relays a helper's stderr lines, sanitised, as `bulkhead-block: …` (or net, exec).
     private func readHelperErrors(_ index: Int) {
         let helper = vm.helpers[index]
-        let reading = helperErrors[index].read()
+        guard let fd = vm.helperErrorFDs[index], let reading = helperErrors[index]?.read() else { return }
         for line in reading.lines { StandardError.relay(ChildLines.sanitised(line, from: helper.name)) }
-        if ended(reading.end, vm.helperErrorFDs[index], "stderr", by: "the \(helper.name) helper (pid \(helper.pid))") {
-            vm.helperErrorFDs[index] = -1
+        if ended(reading.end, fd, "stderr", by: "the \(helper.name) helper (pid \(helper.pid))") {
+            vm.helperErrorFDs[index] = nil
         }
     }
 
     /// Closes a stream a child closed or flooded (true: it is closed); a flood is named and
     /// ends the VM.
-    private func ended(_ end: ChildLines.End?, _ fd: Int32, _ stream: String, by child: String? = nil) -> Bool {
+    private func ended(_ end: ChildLines.End?, _ fd: FileDescriptor, _ stream: String, by child: String? = nil) -> Bool {
         guard let end else { return false }
-        close(fd)
+        try? fd.close()
         if case .overflow(let dropped) = end {
             flooded = true
             StandardError.line(
@@ -211,13 +211,13 @@ final class Supervisor {
         let execSocket = vm.hooks?.socket
         let exec = vm.hooks == nil ? nil : vm.helpers.first { $0.name == HelperKind.exec.rawValue }?.pid
         closeHelperSockets(except: execSocket)
-        if let worker = vm.worker, alive[worker.pid] != nil, vm.statusFD >= 0 {
+        if let worker = vm.worker, alive[worker.pid] != nil, let statusFD = vm.statusFD {
             var stop = "stop\n"
-            _ = stop.withUTF8 { write(vm.statusFD, $0.baseAddress, $0.count) }
+            _ = stop.withUTF8 { write(statusFD.rawValue, $0.baseAddress, $0.count) }
         }
         endChildren(sparing: exec)
         if let worker = vm.worker, alive[worker.pid] == nil {
-            while vm.statusFD >= 0 { readStatus() }  // a last `started` still in the socket
+            while vm.statusFD != nil { readStatus() }  // a last `started` still in the socket
         }
         if let hooks = vm.hooks {
             hooks.vmEnded()
@@ -231,12 +231,13 @@ final class Supervisor {
         }
         // Once the worker is gone its report pipe ends: relay what is left in it.
         if let worker = vm.worker, alive[worker.pid] == nil {
-            while vm.reportFD >= 0 { readReport() }
+            while vm.reportFD != nil { readReport() }
         }
-        for (index, fd) in vm.helperErrorFDs.enumerated() where fd >= 0 {
-            helperErrors[index].relayWhatIsLeft(from: vm.helpers[index].name)
-            close(fd)
-            vm.helperErrorFDs[index] = -1
+        for (index, fd) in vm.helperErrorFDs.enumerated() {
+            guard let fd else { continue }
+            helperErrors[index]?.relayWhatIsLeft(from: vm.helpers[index].name)
+            try? fd.close()
+            vm.helperErrorFDs[index] = nil
         }
     }
 
