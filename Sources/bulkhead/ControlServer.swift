@@ -45,13 +45,14 @@ final class ControlServer {
     }
 
     private struct Client {
-        let fd: Int32
+        let fd: FileDescriptor
         let uid: uid_t
     }
 
     /// A request forwarded to the worker, waiting for its one-line answer.
     private struct Forwarded {
-        let clientFD: Int32
+        /// Nil once that client is gone (the worker's answer is then only taken).
+        let clientFD: FileDescriptor?
         let requestID: UInt32
         let command: CommandSpec
         let timeoutMilliseconds: UInt32
@@ -65,7 +66,7 @@ final class ControlServer {
     private let consoleInput: ConsoleInput?
     private let consoleTee: ConsoleTee?
     /// The connection attached to the console, and the id of its waiting `console.read`.
-    private var attachedFD: Int32?
+    private var attachedFD: FileDescriptor?
     private var waitingRead: UInt32?
     private var clients: [Client] = []
     private var forwarded: Forwarded?
@@ -99,7 +100,7 @@ final class ControlServer {
 
     var pollFDs: [pollfd] {
         [pollfd(fd: Self.listeningFD, events: Int16(POLLIN), revents: 0)]
-            + clients.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+            + clients.map { pollfd(fd: $0.fd.rawValue, events: Int16(POLLIN), revents: 0) }
     }
 
     /// ppoll's timeout: until the hard stop, or -1.
@@ -115,8 +116,8 @@ final class ControlServer {
         for entry in ready where entry.revents != 0 {
             if entry.fd == Self.listeningFD {
                 acceptAll()
-            } else if clients.contains(where: { $0.fd == entry.fd }) {
-                readClient(entry.fd, statusFD: statusFD)
+            } else if let client = clients.first(where: { $0.fd.rawValue == entry.fd }) {
+                readClient(client.fd, statusFD: statusFD)
             }
         }
     }
@@ -125,14 +126,15 @@ final class ControlServer {
 
     private func acceptAll() {
         for _ in 0..<(Self.maxClients + 4) {
-            let fd = bh_control_accept(Self.listeningFD)
-            guard fd >= 0 else { return }  // EAGAIN: nothing more waiting
+            let accepted = bh_control_accept(Self.listeningFD)
+            guard accepted >= 0 else { return }  // EAGAIN: nothing more waiting
+            let fd = FileDescriptor(rawValue: accepted)
             var pid: pid_t = 0
             var uid: uid_t = 0
             var gid: gid_t = 0
             var groups = [gid_t](repeating: 0, count: Int(Self.maxGroups))
             var count: Int32 = 0
-            let got = bh_peer_credentials(fd, &pid, &uid, &gid, &groups, Self.maxGroups, &count)
+            let got = bh_peer_credentials(fd.rawValue, &pid, &uid, &gid, &groups, Self.maxGroups, &count)
             if got != 0 {
                 refuse(fd, .peerRefused("cannot read the peer's credentials: \(String(cString: strerror(-got)))"))
                 continue
@@ -152,27 +154,27 @@ final class ControlServer {
     }
 
     /// One error datagram (request id 0: it answers whatever the client sends first), then close.
-    private func refuse(_ fd: Int32, _ error: ProtocolError) {
+    private func refuse(_ fd: FileDescriptor, _ error: ProtocolError) {
         _ = send(error: error, requestID: 0, commandID: 0, to: fd)
-        close(fd)
+        try? fd.close()
     }
 
-    private func drop(_ fd: Int32) {
+    private func drop(_ fd: FileDescriptor) {
         clients.removeAll { $0.fd == fd }
         if attachedFD == fd { detachConsole() }
-        if forwarded?.clientFD == fd { forwarded = Forwarded(clientFD: -1, requestID: 0, command: forwarded!.command, timeoutMilliseconds: 0) }
-        close(fd)
+        if forwarded?.clientFD == fd { forwarded = Forwarded(clientFD: nil, requestID: 0, command: forwarded!.command, timeoutMilliseconds: 0) }
+        try? fd.close()
     }
 
     func closeAll() {
-        for client in clients { close(client.fd) }
+        for client in clients { try? client.fd.close() }
         clients = []
     }
 
     // MARK: requests
 
-    private func readClient(_ fd: Int32, statusFD: FileDescriptor?) {
-        let socket = SeqPacketSocket(FileDescriptor(rawValue: fd))
+    private func readClient(_ fd: FileDescriptor, statusFD: FileDescriptor?) {
+        let socket = SeqPacketSocket(fd)
         for _ in 0..<Self.datagramsPerWake {
             var datagram: ReceivedDatagram
             do { datagram = try socket.receive() } catch {
@@ -194,7 +196,7 @@ final class ControlServer {
     }
 
     /// Answers (or forwards) one checked request; false when the client must be dropped.
-    private func answer(_ request: IncomingRequest, from fd: Int32, statusFD: FileDescriptor?) -> Bool {
+    private func answer(_ request: IncomingRequest, from fd: FileDescriptor, statusFD: FileDescriptor?) -> Bool {
         let command = request.command
         func reply<Message: BodyCodable>(_ message: Message) -> Bool {
             send(reply: message.body, for: command, requestID: request.requestID, to: fd)
@@ -243,7 +245,7 @@ final class ControlServer {
     // MARK: the console
 
     /// `console`, `console.read` and `console.write`; false when the client must be dropped.
-    private func answerConsole(_ request: IncomingRequest, from fd: Int32) -> Bool {
+    private func answerConsole(_ request: IncomingRequest, from fd: FileDescriptor) -> Bool {
         let command = request.command
         func fail(_ error: ProtocolError) -> Bool {
             send(error: error, requestID: request.requestID, commandID: command.id, to: fd)
@@ -322,18 +324,18 @@ final class ControlServer {
             default: (["guest-stop asked", "guest-stop unsupported"], .stopping)
             }
         if pending.command.id == CommandCatalog.reset.id, line == "reset unsupported" {
-            if pending.clientFD >= 0 {
+            if let client = pending.clientFD {
                 _ = send(
                     error: .refused("reset restarts only the built-in test guest (a Linux guest's kernel is not kept)"),
-                    requestID: pending.requestID, commandID: pending.command.id, to: pending.clientFD)
+                    requestID: pending.requestID, commandID: pending.command.id, to: client)
             }
             return
         }
         guard expected.answer.contains(line) else {
-            if pending.clientFD >= 0 {
+            if let client = pending.clientFD {
                 _ = send(
                     error: .internalError("the worker answered \"\(line.prefix(64))\" to \(pending.command.name)"),
-                    requestID: pending.requestID, commandID: pending.command.id, to: pending.clientFD)
+                    requestID: pending.requestID, commandID: pending.command.id, to: client)
             }
             return
         }
@@ -344,37 +346,37 @@ final class ControlServer {
             let grace = line == "guest-stop asked" ? Int64(pending.timeoutMilliseconds) : 0
             hardStopAt = bh_monotonic_ms() + grace
         }
-        if pending.clientFD >= 0, !send(reply: StateReply(state: state).body, for: pending.command, requestID: pending.requestID, to: pending.clientFD) {
-            drop(pending.clientFD)
+        if let client = pending.clientFD, !send(reply: StateReply(state: state).body, for: pending.command, requestID: pending.requestID, to: client) {
+            drop(client)
         }
     }
 
     /// The worker's `metrics NAME=VALUE …` line, checked entry by entry (MetricsReply.fromWorkerLine).
     private func answerMetrics(_ line: Substring, _ pending: Forwarded) {
-        guard pending.clientFD >= 0 else { return }
+        guard let client = pending.clientFD else { return }
         let metrics: MetricsReply
         do { metrics = try MetricsReply.fromWorkerLine(line) } catch {
             _ = send(
                 error: .internalError("the worker answered metrics with \(error)"), requestID: pending.requestID,
-                commandID: pending.command.id, to: pending.clientFD)
+                commandID: pending.command.id, to: client)
             return
         }
-        if !send(reply: metrics.body, for: pending.command, requestID: pending.requestID, to: pending.clientFD) {
-            drop(pending.clientFD)
+        if !send(reply: metrics.body, for: pending.command, requestID: pending.requestID, to: client) {
+            drop(client)
         }
     }
 
     // MARK: sending
 
     /// Sends a reply after checking it against the catalog (as RequestServer does).
-    private func send(reply body: [UInt8], for command: CommandSpec, requestID: UInt32, to fd: Int32) -> Bool {
+    private func send(reply body: [UInt8], for command: CommandSpec, requestID: UInt32, to fd: FileDescriptor) -> Bool {
         guard body.count <= ProtocolLimits.maxBodySize, (try? BodyReader.validate(body, against: command.reply)) != nil else {
             return send(error: .internalError("\(command.name) reply does not match its shape"), requestID: requestID, commandID: command.id, to: fd)
         }
         return transmit(MessageHeader.datagram(kind: .reply, requestID: requestID, commandID: command.id, body: body, fdCount: 0), to: fd)
     }
 
-    private func send(error: ProtocolError, requestID: UInt32, commandID: UInt16, to fd: Int32) -> Bool {
+    private func send(error: ProtocolError, requestID: UInt32, commandID: UInt16, to fd: FileDescriptor) -> Bool {
         transmit(
             MessageHeader.datagram(kind: .error, requestID: requestID, commandID: commandID, body: ErrorReply(error).body, fdCount: 0),
             to: fd)
@@ -382,7 +384,7 @@ final class ControlServer {
 
     /// sendmsg(MSG_NOSIGNAL) on the non-blocking connection: EAGAIN (a client that does not
     /// read) or any other failure is false, and the caller drops the client.
-    private func transmit(_ datagram: [UInt8], to fd: Int32) -> Bool {
-        datagram.withUnsafeBytes { bh_send_with_fds(fd, $0.baseAddress, $0.count, nil, 0) } == datagram.count
+    private func transmit(_ datagram: [UInt8], to fd: FileDescriptor) -> Bool {
+        datagram.withUnsafeBytes { bh_send_with_fds(fd.rawValue, $0.baseAddress, $0.count, nil, 0) } == datagram.count
     }
 }
