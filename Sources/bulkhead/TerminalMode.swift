@@ -1,5 +1,6 @@
 import CParent
 import Glibc
+import SystemPackage
 
 /// The run's terminal (stdin) while the console reads it: raw mode, and the mode it had
 /// before, given back on every way out of `bulkhead run` by the terminal keeper
@@ -10,7 +11,7 @@ import Glibc
 /// SIGKILL — the kernel closes the pipe and the keeper restores all the same.
 struct TerminalMode {
     private let keeper: pid_t
-    private let pipe: Int32
+    private let pipe: FileDescriptor
 
     /// Raw mode on fd 0 (bh_terminal_make_raw: output processing kept), or nil when it is
     /// not a terminal or the keeper cannot start (then the input is relayed unchanged, the
@@ -21,7 +22,7 @@ struct TerminalMode {
         var pipe: Int32 = -1
         let keeper = bh_terminal_keeper(&mode, &pipe)
         guard keeper > 0 else { return nil }
-        let started = TerminalMode(keeper: keeper, pipe: pipe)
+        let started = TerminalMode(keeper: keeper, pipe: FileDescriptor(rawValue: pipe))
         bh_terminal_make_raw(&mode)
         guard bh_terminal_set(0, &mode) == 0 else {
             started.restore()
@@ -33,7 +34,7 @@ struct TerminalMode {
     /// Ends the keeper, which sets the old mode, and waits until it has: the shell that
     /// runs next finds its terminal as it was.
     func restore() {
-        close(pipe)
+        try? pipe.close()
         var status: Int32 = 0
         while wait4(keeper, &status, 0, nil) < 0 && errno == EINTR {}
     }
