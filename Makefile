@@ -73,6 +73,7 @@ bench: deps
 		"$(REL)/bulkhead-protocol-bench" \
 		"python3 Benchmarks/WorkerFigures/worker_figures.py $(REL)/bulkhead-worker" \
 		"python3 Benchmarks/ParentStart/first-byte.py $(REL) 20" \
+		"python3 Benchmarks/ParentStart/run-pss.py $(REL)" \
 		"python3 Benchmarks/ParentStart/cgroup-cost.py $(REL) 20" \
 		"sh Benchmarks/VirtioRead/virtio-read.sh $(REL)/bulkhead-worker" \
 		"python3 Benchmarks/Control/control-bench.py $(REL)"

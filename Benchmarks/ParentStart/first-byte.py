@@ -6,7 +6,8 @@ directly with /dev/kvm as an fd, no parent, no helpers).
 usage: Benchmarks/ParentStart/first-byte.py [BUILD_DIR] [RUNS] [COMPARE_BUILD_DIR]
 (default .build/release, 20). Build first: swift build -c release (or with --scratch-path).
 The medians also go out as RESULT lines for Benchmarks/report.py. COMPARE_BUILD_DIR, the same
-sources built another way (`make bench`: without -static-stdlib), runs the same three cases
+sources built another way (e.g. `swift build -c release --scratch-path .build-static -Xswiftc
+-static-stdlib`, measured for issue 15 and not adopted: see README "Benchmarks"), runs the same three cases
 interleaved with BUILD_DIR's and is printed beside them, each build against its own worker."""
 import os, pwd, statistics, subprocess, sys, tempfile, time
 

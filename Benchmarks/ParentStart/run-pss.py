@@ -6,7 +6,7 @@ the worker's guest-memory mapping (the one mapping of exactly --memory MiB). PSS
 shared by N processes N ways, so the sum counts the Swift runtime the three share once.
 
 usage: Benchmarks/ParentStart/run-pss.py BUILD_DIR [COMPARE_BUILD_DIR]   (default .build/release)
-With a second build directory (e.g. the same sources built without -static-stdlib) both are
+With a second build directory (e.g. the same sources built with -static-stdlib) both are
 measured interleaved, 5 runs each, and printed side by side; the RESULT line (for
 Benchmarks/report.py) is BUILD_DIR's median, with COMPARE_BUILD_DIR's as its reference."""
 import os, pwd, statistics, subprocess, sys, tempfile, time

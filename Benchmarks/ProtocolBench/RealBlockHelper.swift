@@ -19,12 +19,17 @@ enum RealBlockHelper {
         return access(candidate, X_OK) == 0 ? candidate : nil
     }
 
-    /// Creates the declared file (if needed) and spawns the helper on a fresh socketpair.
-    static func spawn(_ program: String) -> (client: SeqPacketSocket, pid: pid_t) {
+    /// The declared file, written anew.
+    static func createDisk() {
         let disk = open(diskPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard disk >= 0 else { fatalError("cannot create \(diskPath): errno \(errno)") }
         _ = write(disk, "bench", 5)
         close(disk)
+    }
+
+    /// Creates the declared file and spawns the helper on a fresh socketpair.
+    static func spawn(_ program: String) -> (client: SeqPacketSocket, pid: pid_t) {
+        createDisk()
         guard let (ours, theirs) = try? SeqPacketSocket.pair() else { fatalError("socketpair failed") }
         // Move the helper's end above 3 so dup2 onto 3 always clears FD_CLOEXEC.
         let source = fcntl(theirs.fileDescriptor.rawValue, F_DUPFD_CLOEXEC, 10)

@@ -15,6 +15,20 @@ enum BenchServer {
         }
     }
 
+    /// Raw ping-pong that opens the file per request as the block helper does, without its
+    /// protocol or checks: openat of one name from a held directory (the block profile's
+    /// read-only flags), fstat, send, close. The kernel's share of a helper's round trip.
+    static func rawOpen(_ socket: SeqPacketSocket, directory: FileDescriptor, name: String) -> Never {
+        while true {
+            guard let got = try? socket.receive(), !got.isHangUp else { _exit(0) }
+            let fd = openat(directory.rawValue, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+            var status = stat()
+            guard fd >= 0, fstat(fd, &status) == 0 else { _exit(1) }
+            do { try socket.send([1], fds: [FileDescriptor(rawValue: fd)]) } catch { _exit(1) }
+            close(fd)
+        }
+    }
+
     /// A block helper's request loop answering `block.open` with a dup of `fd`.
     static func protocolLoop(_ socket: SeqPacketSocket, fd: FileDescriptor) -> Never {
         let server = RequestServer(socket: socket, helper: .block, name: "bulkhead-protocol-bench")
