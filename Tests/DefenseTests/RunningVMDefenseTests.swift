@@ -83,7 +83,7 @@ import TestSupport
     /// (its /dev/net/tun fd was opened before it dropped root; this host's node is 0600 root).
     @Test func helpersHoldExactlyTheirCapabilitiesWithADiskATapAndAHook() throws {
         #expect(geteuid() == 0, "needs root")
-        let tap = "bhd\(getpid() % 100_000)"
+        let tap = uniqueTapName("bhd")
         #expect(shell("ip tuntap add dev \(tap) mode tap") == 0)
         defer { shell("ip link del \(tap)") }
         let disk = try HelperUserFiles.create("/tmp/bulkhead-defense-disk-\(getpid()).img", contents: Data(count: 1 << 20))

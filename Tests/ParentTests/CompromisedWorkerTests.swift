@@ -26,7 +26,7 @@ import TestSupport
         let disk = "/tmp/bulkhead-compromised-\(getpid()).img"
         try FixtureFile.write(disk, Data(count: 4096))
         defer { unlink(disk) }
-        let tap = "bhc\(getpid() % 100_000)"
+        let tap = uniqueTapName("bhc")
         #expect(shell("ip tuntap add dev \(tap) mode tap") == 0)
         defer { _ = shell("ip link del \(tap)") }
 

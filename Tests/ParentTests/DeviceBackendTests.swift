@@ -44,7 +44,7 @@ import TestSupport
     }
 
     @Test func guestPingsTheHostOverADeclaredTap() throws {
-        let tap = "bhn\(getpid() % 100_000)"
+        let tap = uniqueTapName("bhn")
         let subnet = "10.\(200 + getpid() % 50).\(getpid() % 250)"
         #expect(shell("ip tuntap add dev \(tap) mode tap && ip addr add \(subnet).1/24 dev \(tap) && ip link set \(tap) up") == 0)
         defer { _ = shell("ip link del \(tap)") }

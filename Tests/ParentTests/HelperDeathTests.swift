@@ -46,7 +46,7 @@ import TestSupport
 
     /// The helpers' ordinary end (they exit on hang-up) is not reported.
     @Test func helpersThatExitOnHangUpAreNotReported() throws {
-        let tap = "bhd\(getpid() % 100_000)"
+        let tap = uniqueTapName("bhd")
         #expect(shell("ip tuntap add dev \(tap) mode tap") == 0)
         defer { _ = shell("ip link del \(tap)") }
         let run = try ParentRun.run([

@@ -48,7 +48,7 @@ import TestSupport
     }
 
     @Test func aDeclaredTapStartsTheNetHelper() throws {
-        let tap = "bhp\(getpid() % 100_000)"
+        let tap = uniqueTapName("bhp")
         #expect(shell("ip tuntap add dev \(tap) mode tap") == 0)
         defer { _ = shell("ip link del \(tap)") }
         let running = try ParentRun.Running(["run", "--net", "tap=\(tap)", "--cmdline", "sleep=1000 poweroff"])

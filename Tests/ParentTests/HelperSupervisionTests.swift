@@ -29,7 +29,7 @@ import TestSupport
 
     @Test(arguments: ["bulkhead-block", "bulkhead-net", "bulkhead-exec"])
     func sigkillOfAHelperEndsTheVMWithTheHelperFailureStatus(helper: String) throws {
-        let tap = "bhk\(getpid() % 100_000)"
+        let tap = uniqueTapName("bhk")
         #expect(shell("ip tuntap add dev \(tap) mode tap") == 0)
         defer { _ = shell("ip link del \(tap)") }
         let running = try ParentRun.Running([

@@ -101,7 +101,7 @@ import TestSupport
     @Test func everyPhaseRunsInOrderWithItsArgumentsAndAnEnvironmentThatNamesTheVM() throws {
         #expect(geteuid() == 0, "needs root (a tap)")
         let fixture = try Fixture()
-        let tap = "bhk\(getpid() % 100_000)"
+        let tap = uniqueTapName("bhk")
         #expect(shell("ip tuntap add dev \(tap) mode tap") == 0)
         defer { _ = shell("ip link del \(tap)") }
         let record = fixture.path("record")
@@ -172,7 +172,7 @@ import TestSupport
     @Test func aFailingUpEndsTheVMAndDownAndStoppedStillRun() throws {
         #expect(geteuid() == 0, "needs root (a tap)")
         let fixture = try Fixture()
-        let tap = "bhu\(getpid() % 100_000)"
+        let tap = uniqueTapName("bhu")
         #expect(shell("ip tuntap add dev \(tap) mode tap") == 0)
         defer { _ = shell("ip link del \(tap)") }
         let record = fixture.path("record")
