@@ -20,9 +20,8 @@ struct Machine {
     let virtio: VirtioDevices
     /// Each vCPU's registers as it was started, for `reset` (ResetRequest).
     let initialRegisters: [(regs: kvm_regs, sregs: kvm_sregs)]
-    /// The test guest's first `TestGuest.Layout.minimumMemory` bytes as loaded (tables, image,
-    /// its .bss and stacks, boot info): what `reset` restores. Nil for Linux.
-    let initialLowMemory: [UInt8]?
+    /// How the test guest's low memory was loaded: what `reset` writes again. Nil for Linux.
+    let testGuestLoad: TestGuestLoad?
 
     /// Guest-physical address for KVM's private TSS pages (Intel), above 4 GiB of RAM space.
     static let kvmTSSAddress: UInt64 = 0xFFFB_D000
@@ -53,10 +52,7 @@ struct Machine {
                 commandLine: options.append + virtio.linuxCommandLine, into: memory)
             (entry, startArgument) = (loaded.entry, loaded.bootParams)
         } else {
-            privilege = .user
-            try longMode.writeTables(into: memory, privilege: .user)
-            try DeviceWindow.map(into: memory, tables: longMode, user: true)  // ring-3 drivers
-            try memory.write(TestGuest.image, at: TestGuest.Layout.imageAddress)
+            privilege = .user  // its memory is written once vCPU 0's TSC frequency is known (TestGuestLoad)
             (entry, startArgument) = (TestGuest.Layout.imageAddress, TestGuest.Layout.bootInfoAddress)
         }
 
@@ -85,22 +81,11 @@ struct Machine {
         self.tscKHz = tscKHz
         self.initialRegisters = initial
         guard options.kernelFD == nil else {
-            initialLowMemory = nil
+            testGuestLoad = nil
             return
         }
-
-        // struct boot_info (Guest/layout.h), then the command line.
-        let info = TestGuest.Layout.bootInfoAddress
-        let cmdline = Array(options.cmdline.utf8)
-        try memory.store(TestGuest.Layout.bootInfoMagic, at: info)
-        try memory.store(UInt32(options.cpus), at: info + 4)
-        try memory.store(UInt32(cmdline.count), at: info + 8)
-        try memory.store(tscKHz, at: info + 16)
-        try memory.store(UInt64(memory.size), at: info + 24)
-        try memory.write(cmdline, at: TestGuest.Layout.cmdlineAddress)
-        guard let low = memory.pointer(at: 0, count: TestGuest.Layout.minimumMemory) else {
-            throw KVMError.invalid("guest memory smaller than the test guest's minimum")
-        }
-        initialLowMemory = Array(UnsafeRawBufferPointer(start: low, count: TestGuest.Layout.minimumMemory))
+        let load = TestGuestLoad(cpus: options.cpus, cmdline: Array(options.cmdline.utf8), tscKHz: tscKHz)
+        try load.write(into: memory)
+        testGuestLoad = load
     }
 }

@@ -58,7 +58,7 @@ func runWorker() throws(WorkerError) -> Never {
         runsTestGuest: options.kernelFD == nil, virtio: machine.virtio, gate: PauseGate(vcpus: machine.vcpus),
         exitCounters: machine.vcpus.map { _ in VCPUCounters() },
         restart: VMRestart(
-            vcpus: machine.vcpus, initialRegisters: machine.initialRegisters, initialLowMemory: machine.initialLowMemory,
+            vcpus: machine.vcpus, initialRegisters: machine.initialRegisters, testGuestLoad: machine.testGuestLoad,
             memory: machine.memory, virtio: machine.virtio, serial: serial),
         console: console)
 
