@@ -40,7 +40,7 @@ def protocol():
     write("protocol-decoder", "echo-request", datagram(1, 2, 2, field("bytes", b"\x01\x02\x03")))
     write("protocol-decoder", "block-open-request", datagram(1, 3, 16, field("bytes", b"/var/lib/vm/disk.img") + field("enum", b"\x01"), 0))
     write("protocol-decoder", "block-open-reply", datagram(2, 3, 16, field("u64", struct.pack("<Q", 1 << 20)) + field("enum", b"\x01") + field("enum", b"\x00"), 1))
-    write("protocol-decoder", "net-open-tap-request", datagram(1, 4, 32, string("tap0") + field("bool", b"\x01")))
+    write("protocol-decoder", "net-open-tap-request", datagram(1, 4, 32, string("tap0")))
     write("protocol-decoder", "exec-run-hook-request", datagram(1, 5, 48, string("up") + field("strings", string("a") + string("bb") + string(""))))
     write("protocol-decoder", "exec-run-hook-reply", datagram(2, 5, 48, field("i32", struct.pack("<i", 0)) + field("i32", struct.pack("<i", 0)) + field("bytes", b"ok\n") + field("bool", b"\x00") + field("bool", b"\x00")))
     write("protocol-decoder", "error-reply", datagram(3, 6, 16, field("u32", struct.pack("<I", 9)) + string("refused: not declared")))
@@ -52,7 +52,7 @@ def protocol_server():
     write("protocol-server", "hello-version-2-refused", bytes([0, 1]) + datagram(1, 1, 1, field("u32", struct.pack("<I", 2))))
     write("protocol-server", "block-open-refused", bytes([0, 0]) + datagram(1, 3, 16, field("bytes", b"/var/lib/vm/disk.img") + field("enum", b"\x01")))
     write("protocol-server", "block-open-with-fd-refused", bytes([1, 0]) + datagram(1, 3, 16, field("bytes", b"/var/lib/vm/disk.img") + field("enum", b"\x00"), 1))
-    write("protocol-server", "net-open-tap-refused", bytes([0, 1]) + datagram(1, 4, 32, string("tap0") + field("bool", b"\x01")))
+    write("protocol-server", "net-open-tap-refused", bytes([0, 1]) + datagram(1, 4, 32, string("tap0")))
     write("protocol-server", "exec-run-hook-six-fds-refused", bytes([6, 2]) + datagram(1, 5, 48, string("up") + field("strings", string("a")), 4))
     write("protocol-server", "echo-test-only-refused", bytes([0, 2]) + datagram(1, 2, 2, field("bytes", b"\x01\x02\x03")))
 
