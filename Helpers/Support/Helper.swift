@@ -8,7 +8,8 @@ import SystemPackage
 import Vocabulary
 
 /// The start-up and serve loop every helper runs, in the order DESIGN.md §2 fixes:
-/// 1. PR_SET_PDEATHSIG(SIGKILL): the helper never outlives the process that started it;
+/// 1. PR_SET_PDEATHSIG(SIGKILL): the helper never outlives the process that started it, where
+///    that process may signal it (else the serve loop ends at the socket's end of file);
 /// 2. parse the command line (pure; no fd touched);
 /// 3. close every fd but 0, 1, 2 and the socket (`closeInheritedFDs`), then check the
 ///    socket is an AF_UNIX SOCK_SEQPACKET socket;

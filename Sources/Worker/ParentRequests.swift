@@ -29,12 +29,19 @@ struct ParentRequests {
     /// 128 + SIGTERM: what the worker exited with when the parent ended it with a signal.
     static let stoppedStatus: Int32 = 143
 
-    /// Reads one datagram from the parent and answers it.
-    func serveOne(_ fd: FileDescriptor) {
+    /// Reads one datagram from the parent and answers it. False when the parent is gone:
+    /// end of file (it exited or was killed, and the socket's last other holder with it) or
+    /// a read error other than an interruption.
+    func serveOne(_ fd: FileDescriptor) -> Bool {
         var buffer = [UInt8](repeating: 0, count: 64)
         let n = read(fd.rawValue, &buffer, buffer.count)
-        guard n > 0 else { return }
-        let request = String(decoding: buffer[..<n], as: UTF8.self).split(separator: "\n").first ?? ""
+        if n < 0 && (errno == EINTR || errno == EAGAIN) { return true }
+        guard n > 0 else { return false }
+        answer(String(decoding: buffer[..<n], as: UTF8.self).split(separator: "\n").first ?? "", on: fd)
+        return true
+    }
+
+    private func answer(_ request: Substring, on fd: FileDescriptor) {
         switch request {
         case "stop":
             state.powerOff(status: Self.stoppedStatus)

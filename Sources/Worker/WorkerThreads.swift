@@ -146,11 +146,12 @@ struct WorkerThreads {
                 reportStart()
             }
             guard fds.count > 1, let statusFD else { continue }
-            if fds[1].revents & Int16(POLLIN) != 0 {
-                requests.serveOne(statusFD)
-            } else if fds[1].revents & Int16(POLLHUP | POLLERR) != 0 {
-                state.fail("control: the parent hung up")
-            }
+            // A parent that died shows as POLLIN with end of file (and POLLHUP): the VM ends
+            // then. PR_SET_PDEATHSIG alone does not end it: the kernel sends that signal only
+            // where the dying parent may signal this process, and a sealed parent with no
+            // CAP_KILL may not signal a worker under another uid.
+            let served = fds[1].revents & Int16(POLLIN) != 0 ? requests.serveOne(statusFD) : fds[1].revents == 0
+            if !served { state.fail("control: the parent hung up") }
         }
         reportStart()  // a guest that powered off before this thread saw it start
         let status = state.finalStatus ?? 70

@@ -13,7 +13,9 @@ func runWorker() throws(WorkerError) -> Never {
     try WorkerDefense.exitOnTerminateAsInit()
     var options = try WorkerOptions(arguments: Array(CommandLine.arguments.dropFirst()))
     try FileRequests.resolve(&options)
-    _ = bh_set_parent_death_signal(SIGKILL)  // the VM never outlives its parent
+    // The VM never outlives its parent: this signal where the parent may send it (root with
+    // CAP_KILL), else the status socket's end of file (WorkerThreads.control).
+    _ = bh_set_parent_death_signal(SIGKILL)
     signal(SIGPIPE, SIG_IGN)  // a closed console is an error to report, not a death
     // glibc sizes its arena limit lazily, by reading /sys/devices/system/cpu/online once a
     // ninth thread allocates: an openat no filter allows. A fixed limit never asks.

@@ -224,10 +224,11 @@ final class Supervisor {
             closeHelperSockets(except: nil)
             endChildren(sparing: nil)
         }
-        // A child that could not be killed still dies when the parent exits: each child has
-        // PR_SET_PDEATHSIG(SIGKILL).
+        // A child that could not be killed still ends when the parent exits: the worker and
+        // each helper at the end of file of its socket to the parent, and by
+        // PR_SET_PDEATHSIG(SIGKILL) where the parent may signal it (CAP_KILL kept, or one uid).
         for child in alive.values {
-            StandardError.line("\(child.name) (pid \(child.pid)) did not end; it dies with the parent (PR_SET_PDEATHSIG)")
+            StandardError.line("\(child.name) (pid \(child.pid)) did not end; it ends with the parent (its socket's end of file)")
         }
         // Once the worker is gone its report pipe ends: relay what is left in it.
         if let worker = vm.worker, alive[worker.pid] == nil {
@@ -254,7 +255,7 @@ final class Supervisor {
             if !stubborn.isEmpty {
                 StandardError.line(
                     "did not stop within \(Self.graceMilliseconds) ms: \(stubborn.joined(separator: ", ")); killed through the VM's cgroup.kill")
-                // The sealed profile has no kill(2): if this fails, PR_SET_PDEATHSIG ends them below.
+                // The sealed profile has no kill(2): if this fails, they end with the parent (below).
                 signalled.formUnion(alive.keys)
                 if cgroup.killAll() != 0 { StandardError.line("cgroup.kill of \(cgroup.directory) failed") }
             }
