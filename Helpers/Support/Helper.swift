@@ -53,6 +53,10 @@ public struct Helper: Sendable {
         if bh_set_parent_death_signal(SIGKILL) < 0 {
             HelperLog.fail(program, .confinementFailed, "prctl(PR_SET_PDEATHSIG) failed")
         }
+        // A parent that died leaves this helper's stderr pipe without a reader: its last log
+        // lines fail with EPIPE instead of killing it, and it exits at its socket's end of
+        // file. Hooks start with every signal at its default again (become_hook, CHelper).
+        signal(SIGPIPE, SIG_IGN)
         let arguments: HelperArguments
         do {
             let commandLine = HelperArguments.commandLine()

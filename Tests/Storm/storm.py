@@ -12,8 +12,9 @@ while the guest runs: during its sleep; during shutdown: after its last line) an
 within it; the victim is the parent, the worker or one helper. Then:
 - the run ends within --bound seconds of the kill (else: a hang, with every process's wchan);
 - its exit status and stderr say what happened (README's table: 69 and the helper named, 70
-  and the worker named; a SIGKILLed parent ends by SIGKILL and its children die by their
-  parent-death signal: this driver is their subreaper and reaps them);
+  and the worker named; a SIGKILLed parent ends by SIGKILL and its children end at their
+  sockets' end of file, or their parent-death signal where the parent kept CAP_KILL: this
+  driver is their subreaper and reaps them);
 - afterwards no process of the run is left (BULKHEAD_RUN=<parent pid> marker, and every pid
   seen), the tap is still there and held by no process, the runtime entry /run/bulkhead/NAME
   is gone (after a killed parent: once `bulkhead status` has pruned it), no socket file and no
@@ -360,9 +361,9 @@ def outcome(args, run, victim, phase, pid, problem, calibration, killed_at=None)
             if phase != "shutdown" or status != 0:
                 problems.append(f"parent was killed but ended with {status}")
         for orphan, ending in orphans.items():
-            # SIGKILL is the parent-death signal; a child may also see its parent's sockets
-            # close (the kernel closes a dying process's fds before it signals the children)
-            # and exit on its own first. Any other signal is a crash.
+            # A child exits when its parent's sockets close (the kernel closes a dying
+            # process's fds before it signals the children), or dies by SIGKILL, its
+            # parent-death signal, where the parent may signal it. Any other signal is a crash.
             if not (ending == "killed by SIGKILL" or ending.startswith("exited")):
                 problems.append(f"orphan {orphan} {ending} (expected SIGKILL by its parent-death signal or an exit)")
     else:
